@@ -1,0 +1,129 @@
+"""Sa2VA: InternVL2.5/InternVL3-based (``tokenizer=``) and Qwen-VL-based (``processor=``).
+
+Call contract, checked against ``bytedance/Sa2VA`` (``projects/sa2va/hf/models*/
+modeling_sa2va_*.py``, ``tools/convert_to_hf.py``, ``demo/demo.py``) and the paper's code
+(``Dynamics-X/Thinking-in-Dynamics``, ``utils/load_model.py``, ``utils/run_mask_task.py``)::
+
+    model = AutoModel.from_pretrained(path, trust_remote_code=True)
+    out = model.predict_forward(video=[PIL...], text="<image>" + prompt, past_text="",
+                                mask_prompts=None, tokenizer=tok)   # or processor=proc
+    out["prediction"]        # text, ends with "<|im_end|>"
+    out["prediction_masks"]  # one bool array (T, H, W) per [SEG] token, at frame 0's size
+
+The InternVL wrappers assert ``tokenizer`` on first use; the Qwen wrappers assert
+``processor``. Passing the wrong one fails, so which one is decided from the checkpoint's
+config (see :func:`uses_processor`). Note the real model feeds only the first 5 frames to
+the language model but segments every frame through SAM2.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dynbench.adapters import loading
+from dynbench.adapters import remote_common as rc
+from dynbench.adapters.base import MASK, QA, Adapter, MaskRequest, QARequest, Segmentation, Video
+
+QWEN_CLASS = "sa2vachatmodelqwen"  # architectures / auto_map of the Qwen-VL wrappers
+QWEN_VL_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe")
+QWEN_HUB_ID = re.compile(r"Sa2VA-Qwen", re.IGNORECASE)
+
+
+def _class_names(config: dict[str, Any]) -> str:
+    names = list(config.get("architectures") or [])
+    names += [str(v) for v in (config.get("auto_map") or {}).values()]
+    return " ".join(names).lower()
+
+
+def _sub_type(config: dict[str, Any], key: str) -> str:
+    sub = config.get(key)
+    return str(sub.get("model_type", "")) if isinstance(sub, dict) else ""
+
+
+def uses_processor(config: dict[str, Any], hub_id: str | None = None) -> bool:
+    """Whether ``predict_forward`` wants ``processor=`` (Qwen-VL wrappers) or ``tokenizer=``.
+
+    Decided by the checkpoint, in order:
+    1. class ``Sa2VAChatModelQwen`` in ``architectures`` or ``auto_map`` -> processor;
+    2. an ``llm_config`` -> tokenizer: the InternVL wrapper ``Sa2VAChatConfig`` keeps its LLM
+       there, whatever that LLM is (Sa2VA-4B's is Qwen2.5, and still takes ``tokenizer=``);
+    3. a Qwen-VL ``text_config``/``vision_config`` (``Sa2VAChatConfigQwen`` subclasses
+       ``Qwen2_5_VLConfig``/``Qwen3VLConfig``) -> processor;
+    4. otherwise the hub id (``ByteDance/Sa2VA-Qwen...``), else tokenizer.
+    """
+    if QWEN_CLASS in _class_names(config):
+        return True
+    if isinstance(config.get("llm_config"), dict):
+        return False
+    if any(_sub_type(config, k) in QWEN_VL_TYPES for k in ("text_config", "vision_config")):
+        return True
+    return bool(hub_id and QWEN_HUB_ID.search(hub_id))
+
+
+def clean_text(prediction: Any) -> str:
+    """The paper's answer text: ``<|im_end|>`` removed, whitespace stripped."""
+    return str(prediction or "").replace("<|im_end|>", "").strip()
+
+
+class Sa2VAAdapter(Adapter):
+    """Sa2VA checkpoints of every base: QA from the text, masks from the first [SEG]."""
+
+    family = "sa2va"
+    capabilities = frozenset({QA, MASK})
+
+    def __init__(self, spec: Any) -> None:
+        super().__init__(spec)
+        self.model: Any = None
+        self.preprocessor: Any = None
+        self.uses_processor = False
+        self.facts: dict[str, Any] = {}
+
+    def load(self) -> None:
+        from transformers import AutoModel, AutoProcessor, AutoTokenizer
+
+        loading.set_allocator_defaults()
+        device = loading.resolve_device(self.spec)
+        with loading.timed(self.facts, "load_s"):
+            model = rc.load_pretrained(AutoModel, self.spec, device)
+            self.model = loading.place(model, self.spec, device)
+            self.uses_processor = uses_processor(self.model.config.to_dict(), self.spec.hub_id)
+            auto = AutoProcessor if self.uses_processor else AutoTokenizer
+            self.preprocessor = rc.load_preprocessor(auto, self.spec, device)
+        if self.spec.generation:
+            loading.say_once("Sa2VA's predict_forward takes no generation settings; "
+                             "the model's own defaults are used")
+        self.facts.update(rc.base_facts(self.model, self.spec, device),
+                          preprocessor="processor" if self.uses_processor else "tokenizer")
+
+    def _predict(self, video: Video, prompt: str) -> dict[str, Any]:
+        import torch
+
+        key = "processor" if self.uses_processor else "tokenizer"
+        kwargs = {"video": list(video.frames), "text": "<image>" + prompt, "past_text": "",
+                  "mask_prompts": None, key: self.preprocessor}
+        with rc.oom_guard(), torch.inference_mode():
+            return self.model.predict_forward(**kwargs)
+
+    def answer(self, video: Video, request: QARequest) -> str:
+        return clean_text(self._predict(video, request.prompt).get("prediction"))
+
+    def segment(self, video: Video, request: MaskRequest) -> Segmentation:
+        out = self._predict(video, request.prompt)
+        text = clean_text(out.get("prediction"))
+        masks = out.get("prediction_masks") or []
+        if len(masks) == 0:
+            return rc.no_mask(text)
+        stack = rc.mask_stack(masks[0], len(video), "Sa2VA prediction_masks[0]")
+        notes = [f"{len(masks)} [SEG] masks; scored the first"] if len(masks) > 1 else []
+        return Segmentation(masks=stack, text=text, notes=notes)
+
+    def describe(self) -> dict[str, Any]:
+        kind = "smoke" if rc.is_standin(self.model) else self.kind
+        settings = {"text": "<image>+prompt", "past_text": "", "mask_prompts": None,
+                    "masks": "prediction_masks[0]", "generation": "model defaults"}
+        return {**super().describe(), "kind": kind, **self.facts, "settings": settings}
+
+    def close(self) -> None:
+        self.model = self.preprocessor = None
+        loading.free_cuda_cache()

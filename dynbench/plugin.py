@@ -1,0 +1,176 @@
+"""The dynbench pytest plugin: options, case generation and report hooks.
+
+Registered through the ``pytest11`` entry point so its options exist before pytest picks its
+rootdir. Hooks stay thin and delegate to :class:`dynbench.session.DynBench`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dynbench.fixtures.model import dynbench_adapter, dynbench_run, dynbench_runner  # noqa: F401
+from dynbench.rootdir import fix_rootdir
+from dynbench.session import DynBench
+from dynbench.tasks import DIMENSIONS, TASKS
+
+STATE = pytest.StashKey[DynBench]()
+CASE_FIXTURES = {"qa_case": "qa", "mask_case": "mask", "data_case": "data"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("dynbench", "Dyn-Bench video VLM benchmark")
+
+    def add(name: str, **kw) -> None:
+        g.addoption(f"--{name}", dest="dynbench_" + name.replace("-", "_"), **kw)
+
+    add("data-dir", metavar="DIR", help="dataset root (frames/ masks/ multi_json/); "
+        "default $DYNBENCH_DATA, else the bundled sample data")
+    add("model", metavar="ID_OR_PATH", help="hub id, local folder, hub-cache snapshot path, "
+        "'baseline' (default) or tiny:<family>")
+    add("model-config", metavar="FILE", help="model config yaml (name, alias, torch_dtype, ...)")
+    add("alias", metavar="ORG/NAME", help="evaluate a renamed local folder as this hub id")
+    add("adapter", metavar="FAMILY", help="force a model family (see `dynbench families`)")
+    add("device", help="cuda, cuda:1, cpu (default: cuda when available)")
+    add("dtype", help="auto, bf16, fp16, fp32 (default auto)")
+    add("attn", help="auto, flash_attention_2, sdpa, eager (default auto)")
+    add("cache-dir", metavar="DIR", help="Hugging Face cache dir for model files")
+    add("revision", help="model revision (branch, tag or commit)")
+    add("task", metavar="LIST", help="exact tasks, comma separated: cameraqa,cameramask,qa,"
+        "objmask,sceneqa,scenemask (unlike -k qa, which matches every QA task)")
+    add("limit", type=int, metavar="N", help="first N cases of each task (deterministic)")
+    add("max-frames", type=int, metavar="K", help="show at most K uniformly sampled frames")
+    add("predictions", metavar="DIR", help="score saved predictions (answers.jsonl, "
+        "masks/<case id>/frame_XXXX.png) instead of running a model")
+    add("report-dir", metavar="DIR", help="where report files go (default "
+        "reports/<model>/<run-id>/)")
+    add("save-masks", action="store_true", help="save predicted masks as PNG in the report dir")
+    add("protocol", default="fair", choices=("fair", "reference"), help="fair (default) or "
+        "reference: the reference code's answer matching and J&F measure")
+    add("jf-mode", choices=("davis", "reference"), help="boundary measure (default: davis; "
+        "reference under --protocol reference)")
+    add("bound-th", type=float, default=0.008, metavar="X", help="boundary tolerance: <1 "
+        "fraction of the diagonal, >=1 pixels (default 0.008)")
+    add("seed", type=int, default=0, help="seed of the chance baseline (default 0)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    fix_rootdir(early_config, args)
+
+
+def _state(config: pytest.Config) -> DynBench:
+    if STATE not in config.stash:
+        config.stash[STATE] = DynBench(config)
+    return config.stash[STATE]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "dynbench: a Dyn-Bench benchmark case")
+    for task in TASKS.values():
+        config.addinivalue_line("markers", f"{task.name}: Dyn-Bench task {task.name}")
+    for dim in DIMENSIONS:
+        config.addinivalue_line("markers", f"{dim}: Dyn-Bench dimension {dim}")
+    if not hasattr(config, "workerinput") and not config.getoption("json_report", False):
+        config.option.json_report = True  # we save it ourselves, into the report dir
+        config.option.json_report_file = None
+
+
+def pytest_configure_node(node) -> None:
+    """Every xdist worker writes into the controller's report dir."""
+    node.workerinput["dynbench_report_dir"] = str(_state(node.config).report_dir)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    for fixture, kind in CASE_FIXTURES.items():
+        if fixture in metafunc.fixturenames:
+            cases = _state(metafunc.config).selected(kind)
+            metafunc.parametrize(fixture, [pytest.param(c, id=c.id, marks=_marks(c))
+                                           for c in cases])
+
+
+_MARKS: dict[str, pytest.MarkDecorator] = {}
+
+
+def _mark(name: str, *args) -> pytest.MarkDecorator:
+    key = f"{name}:{args}"
+    if key not in _MARKS:
+        _MARKS[key] = getattr(pytest.mark, name)(*args) if args else getattr(pytest.mark, name)
+    return _MARKS[key]
+
+
+def _marks(case) -> list[pytest.MarkDecorator]:
+    marks = [_mark("dynbench"), _mark("xdist_group", case.scene_key)]
+    if case.task in TASKS:
+        marks += [_mark(case.task), _mark(case.dimension)]
+    return marks
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    state = _state(session.config)
+    if state.is_controller:
+        session.config.pluginmanager.register(Controller(state), "dynbench-controller")
+
+
+class Controller:
+    """Controller-side hooks: gather records, aggregate once, write and print the report."""
+
+    def __init__(self, state: DynBench) -> None:
+        self.state = state
+        self.summary: dict | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = self.state.record_from_report(report)
+        if record is not None and (report.when == "call" or record["id"] not in
+                                   self.state.records):
+            self.state.add_record(record)
+
+    def pytest_testnodedown(self, node, error) -> None:
+        facts = getattr(node, "workeroutput", {}).get("dynbench_model")
+        if facts:
+            self.state.model_facts.update(json.loads(facts))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session):
+        if self.state.records:
+            self.summary = self.state.summary()
+            self.state.finish(self.summary)
+        yield
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_json_modifyreport(self, json_report: dict) -> None:
+        if self.summary is not None:
+            json_report["dynbench"] = self.summary
+            self.state.write_report_json(json_report)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.summary is None:
+            return
+        tr = terminalreporter
+        model = self.summary["model"]
+        tr.write_sep("=", f"Dyn-Bench: {model.get('label') or model['name']} "
+                          f"[{model.get('kind')}] protocol={self.summary['settings']['protocol']}")
+        for line in _table(self.summary):
+            tr.write_line(line)
+        for err in self.summary["errors"][:20]:
+            tr.write_line(f"ERROR {err['id']}: {err['message']}")
+        if len(self.summary["errors"]) > 20:
+            tr.write_line(f"... and {len(self.summary['errors']) - 20} more errors (report)")
+        tr.write_line(f"report: {self.state.report_dir}")
+
+
+def _table(summary: dict) -> list[str]:
+    from dynbench.report import render_table
+
+    return render_table(summary)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Workers send their model facts to the controller."""
+    config = session.config
+    if hasattr(config, "workeroutput") and STATE in config.stash:
+        config.workeroutput["dynbench_model"] = json.dumps(config.stash[STATE].model_facts,
+                                                           default=str)

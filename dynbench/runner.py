@@ -1,0 +1,159 @@
+"""Run one case: show the model its frames, score the output, build the result record.
+
+Every outcome ends as a record: a score, a not-applicable skip, or an error that scores 0
+and fails the test with a message naming the case and the cause.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from dynbench.adapters.base import Adapter, MaskRequest, QARequest, Segmentation, Video
+from dynbench.answers import format_options
+from dynbench.data import Case, DataError
+from dynbench.media import FrameCache, list_frames, load_truth_masks, sample_positions
+from dynbench.scoring import ScoringSettings, score_masks, score_qa
+
+
+class NotApplicable(Exception):
+    """The model cannot do this kind of task; the case is skipped, never scored 0."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    root: Path
+    max_frames: int | None = None
+    scoring: ScoringSettings = ScoringSettings()
+    save_masks: Path | None = None  # write predicted masks here, in the --predictions layout
+
+
+def base_record(case: Case) -> dict[str, Any]:
+    return {"id": case.id, "task": case.task, "dimension": case.dimension, "kind": case.kind,
+            "source": case.source, "scene": case.scene, "status": "ok", "error": None,
+            "notes": [], "file_problem": case.index is None and case.obj is None}
+
+
+class Runner:
+    def __init__(self, settings: RunSettings, adapter: Adapter,
+                 cache: FrameCache | None = None) -> None:
+        self.settings = settings
+        self.adapter = adapter
+        self.cache = cache or FrameCache(settings.root)
+
+    def run(self, case: Case) -> dict[str, Any]:
+        """Return the case's record; errors are recorded, not raised."""
+        record = base_record(case)
+        try:
+            if case.problem:
+                raise DataError(case.problem)
+            if case.kind not in self.adapter.capabilities:
+                raise NotApplicable(f"{self.adapter.family} does not do {case.kind} tasks")
+            video = self.video(case)
+            record.update(frames=video.frame_indices, n_frames=len(video))
+            record.update(self.run_qa(case, video) if case.kind == "qa"
+                          else self.run_mask(case, video))
+        except NotApplicable as exc:
+            record.update(status="n/a", reason=str(exc))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a visible error
+            record.update(error_fields(case, exc, self.settings))
+        return record
+
+    def video(self, case: Case) -> Video:
+        frames = list_frames(self.settings.root, case.source, case.scene)
+        keep = sample_positions(len(frames), self.settings.max_frames)
+        paths = [frames.paths[i] for i in keep]
+        return Video(key=case.scene_key, frames=[self.cache.get(p) for p in paths],
+                     frame_indices=[frames.indices[i] for i in keep], paths=paths)
+
+    def run_qa(self, case: Case, video: Video) -> dict[str, Any]:
+        request = QARequest(case.id, case.question, format_options(case.options), case.prompt)
+        output, facts = self._call(self.adapter.answer, video, request)
+        if not isinstance(output, str):
+            raise TypeError(f"adapter returned {type(output).__name__}, expected text")
+        result = score_qa(case, output, self.settings.scoring)
+        return {"prompt": case.prompt, "output": output, "truth": case.truth, **result, **facts}
+
+    def run_mask(self, case: Case, video: Video) -> dict[str, Any]:
+        truth = load_truth_masks(self.settings.root, case.source, case.scene, case.obj,
+                                 video.paths, [f.size for f in video.frames])
+        request = MaskRequest(case.id, case.question, case.prompt)
+        seg, facts = self._call(self.adapter.segment, video, request)
+        masks = checked_masks(seg, len(video))
+        if masks is not None and self.settings.save_masks:
+            save_masks(self.settings.save_masks, case.id, video.frame_indices, masks)
+        score = score_masks(masks, truth, self.settings.scoring)
+        return {"prompt": case.prompt, "output": seg.text, "j": score.j, "f": score.f,
+                "jf": score.jf, "per_frame_j": score.per_frame_j,
+                "per_frame_f": score.per_frame_f, "mask_produced": masks is not None,
+                "notes": [*seg.notes, *score.notes], **facts}
+
+    def _call(self, method, video: Video, request) -> tuple[Any, dict[str, Any]]:
+        torch = sys.modules.get("torch")
+        cuda = torch is not None and torch.cuda.is_available()
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        start = time.perf_counter()
+        output = method(video, request)
+        facts: dict[str, Any] = {"latency_s": round(time.perf_counter() - start, 4)}
+        if cuda:
+            facts["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
+        return output, facts
+
+
+def checked_masks(seg: Segmentation, shown: int) -> np.ndarray | None:
+    """Validate the adapter's mask stack: one H x W mask per shown frame, or None."""
+    if not isinstance(seg, Segmentation):
+        raise TypeError(f"adapter returned {type(seg).__name__}, expected Segmentation")
+    if seg.masks is None:
+        return None
+    masks = np.asarray(seg.masks)
+    if masks.ndim != 3 or len(masks) != shown:
+        raise ValueError(f"model returned masks of shape {masks.shape} for {shown} shown "
+                         "frame(s); expected (frames, height, width)")
+    return masks.astype(bool, copy=False)
+
+
+def error_fields(case: Case, exc: BaseException, settings: RunSettings) -> dict[str, Any]:
+    """An error record: scored 0 / wrong, with a message naming the case and the cause."""
+    message = error_message(case, exc, settings)
+    score = {"correct": False, "truth": case.truth} if case.kind == "qa" else {"j": 0.0,
+                                                                                 "f": 0.0,
+                                                                                 "jf": 0.0}
+    tb = None if isinstance(exc, DataError) else "".join(
+        traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-4))
+    return {"status": "error", "error": message, "error_type": type(exc).__name__,
+            "traceback": tb, **score}
+
+
+def error_message(case: Case, exc: BaseException, settings: RunSettings) -> str:
+    if isinstance(exc, DataError):
+        return f"data error: {exc}"
+    if _is_oom(exc):
+        return (f"out of GPU memory on {case.id} (cache emptied, run continues); try "
+                f"--max-frames {max(2, (settings.max_frames or 32) // 2)} or a smaller dtype")
+    return f"{type(exc).__name__} during inference: {exc}"
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if "out of memory" not in str(exc).lower():
+        return False
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return True
+
+
+def save_masks(folder: Path, case_id: str, indices: list[int], masks: np.ndarray) -> None:
+    """Predicted masks as PNG, in the layout ``--predictions`` reads back."""
+    out = folder / "masks" / case_id
+    out.mkdir(parents=True, exist_ok=True)
+    for index, mask in zip(indices, masks, strict=True):
+        Image.fromarray(mask.astype(np.uint8) * 255).save(out / f"frame_{index:04d}.png")

@@ -1,0 +1,191 @@
+"""The state of one benchmark session, in one process (controller or xdist worker).
+
+``plugin.py`` keeps only thin hooks; they delegate here. The controller collects records
+from every worker (they arrive through ``user_properties`` on replayed test reports),
+appends each to ``samples.partial.jsonl`` as it lands, and aggregates once at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dynbench.adapters.base import Adapter
+from dynbench.data import Case, DataError, Dataset, read_dataset, resolve_root
+from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
+from dynbench.report import aggregate, atomic_write, write_run_files
+from dynbench.runner import RunSettings
+from dynbench.scoring import ScoringSettings
+from dynbench.tasks import parse_task_list
+
+RECORD_KEY = "dynbench"
+CASE_ID = re.compile(r"\[(?P<id>.*)\](?:@.*)?$")
+
+
+def _opt(config: pytest.Config, name: str):
+    return config.getoption(f"dynbench_{name}")
+
+
+def spec_from_options(config: pytest.Config) -> ModelSpec:
+    return build_spec(
+        _opt(config, "model"), _opt(config, "model_config"), alias=_opt(config, "alias"),
+        adapter=_opt(config, "adapter"), device=_opt(config, "device"),
+        torch_dtype=_opt(config, "dtype"), attn_implementation=_opt(config, "attn"),
+        max_frames=_opt(config, "max_frames"), seed=_opt(config, "seed"),
+        cache_dir=_opt(config, "cache_dir"), revision=_opt(config, "revision"))
+
+
+def scoring_from_options(config: pytest.Config) -> ScoringSettings:
+    protocol = _opt(config, "protocol")
+    jf_mode = _opt(config, "jf_mode") or ("reference" if protocol == "reference" else "davis")
+    return ScoringSettings(protocol=protocol, jf_mode=jf_mode, bound_th=_opt(config, "bound_th"))
+
+
+class DynBench:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.workerinput: dict | None = getattr(config, "workerinput", None)
+        self.error: str | None = None
+        self.predictions = _opt(config, "predictions")
+        self.family = "predictions"
+        try:
+            self.root = resolve_root(_opt(config, "data_dir"))
+            self.spec = spec_from_options(config)
+            self.tasks = parse_task_list(_opt(config, "task"))
+            if self.predictions is None:
+                from dynbench.adapters.registry import resolve_family
+
+                self.family = resolve_family(self.spec).name
+        except (DataError, ModelSpecError, ValueError) as exc:
+            self.error = f"dynbench: {exc}"
+            self.spec = ModelSpec(name=_opt(config, "model") or "baseline")
+        self.scoring = scoring_from_options(config)
+        self.limit: int | None = _opt(config, "limit")
+        self.report_dir = self._report_dir()
+        self.records: dict[str, dict] = {}
+        self.model_facts: dict[str, Any] = {}
+        self.started = time.time()
+        self._dataset: Dataset | None = None
+        self._partial = None
+
+    def require_valid(self) -> None:
+        """Options are checked lazily, so ``pytest tests/`` never trips over them."""
+        if self.error:
+            raise pytest.UsageError(self.error)
+
+    @property
+    def is_controller(self) -> bool:
+        return self.workerinput is None
+
+    def _report_dir(self) -> Path:
+        if self.workerinput and "dynbench_report_dir" in self.workerinput:
+            return Path(self.workerinput["dynbench_report_dir"])
+        chosen = _opt(self.config, "report_dir")
+        if chosen:
+            return Path(chosen).expanduser().resolve()
+        run_id = time.strftime("%Y%m%d-%H%M%S")
+        return self.config.rootpath / "reports" / self.model_slug / run_id
+
+    @property
+    def model_slug(self) -> str:
+        return "predictions--" + Path(self.predictions).resolve().name if self.predictions \
+            else self.spec.slug
+
+    # --- cases -----------------------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            self._dataset = read_dataset(self.root)
+        return self._dataset
+
+    def selected(self, kind: str) -> list[Case]:
+        """Cases of one kind after ``--task`` and the per-task ``--limit``."""
+        self.require_valid()
+        per_task: dict[str, int] = {}
+        chosen = []
+        for case in self.dataset.cases:
+            if case.kind != kind or (case.kind != "data" and case.task not in self.tasks):
+                continue
+            per_task[case.task] = per_task.get(case.task, 0) + 1
+            if self.limit is None or per_task[case.task] <= self.limit:
+                chosen.append(case)
+        return chosen
+
+    # --- model -----------------------------------------------------------------------
+    def create_adapter(self) -> Adapter:
+        if self.predictions is not None:
+            from dynbench.adapters.predictions import SavedPredictions
+
+            return SavedPredictions(self.spec, Path(self.predictions))
+        from dynbench.adapters.registry import create_adapter
+
+        return create_adapter(self.spec)
+
+    def run_settings(self) -> RunSettings:
+        return RunSettings(root=self.root, max_frames=self.spec.max_frames, scoring=self.scoring,
+                           save_masks=self.report_dir if _opt(self.config, "save_masks")
+                           else None)
+
+    def settings_dict(self) -> dict[str, Any]:
+        return {**self.scoring.as_dict(), "data_dir": str(self.root),
+                "max_frames": self.spec.max_frames, "limit": self.limit,
+                "tasks": list(self.tasks)}
+
+    # --- records (controller) --------------------------------------------------------
+    def add_record(self, record: dict) -> None:
+        self.records[record["id"]] = record
+        if self._partial is None:
+            self.report_dir.mkdir(parents=True, exist_ok=True)
+            self._partial = open(self.report_dir / "samples.partial.jsonl", "a",  # noqa: SIM115
+                                 encoding="utf-8")
+        self._partial.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+        self._partial.flush()
+
+    def record_from_report(self, report: pytest.TestReport) -> dict | None:
+        """The case record a report carries, or an error record for a setup failure."""
+        for name, value in getattr(report, "user_properties", ()):
+            if name == RECORD_KEY:
+                return value
+        if report.when == "setup" and report.failed:
+            return self._setup_error(report)
+        return None
+
+    def _setup_error(self, report: pytest.TestReport) -> dict | None:
+        m = CASE_ID.search(report.nodeid)
+        if not m:
+            return None
+        case_id = m["id"]
+        task = case_id.split("/", 1)[0]
+        message = str(getattr(report.longrepr, "reprcrash", None) and
+                      report.longrepr.reprcrash.message or report.longrepr)
+        from dynbench.tasks import TASKS
+
+        kind = TASKS[task].kind if task in TASKS else "data"
+        score = {"correct": False} if kind == "qa" else {"j": 0.0, "f": 0.0, "jf": 0.0}
+        return {"id": case_id, "task": task, "kind": kind,
+                "dimension": TASKS[task].dimension if task in TASKS else None,
+                "status": "error", "error": f"setup failed: {message.splitlines()[-1]}",
+                "notes": [], "file_problem": False, **score}
+
+    def summary(self) -> dict[str, Any]:
+        records = list(self.records.values())
+        model = {"name": self.spec.name, "hub_id": self.spec.hub_id, "family": self.family,
+                 **self.model_facts}
+        model.setdefault("kind", "predictions" if self.predictions else "model")
+        return aggregate(records, model=model, settings=self.settings_dict())
+
+    def finish(self, summary: dict) -> None:
+        if self._partial is not None:
+            self._partial.close()
+        write_run_files(self.report_dir, list(self.records.values()), summary)
+        (self.report_dir / "samples.partial.jsonl").unlink(missing_ok=True)
+
+    def write_report_json(self, report: dict) -> Path:
+        path = self.report_dir / "report.json"
+        atomic_write(path, json.dumps(report, indent=1, default=str) + "\n")
+        return path

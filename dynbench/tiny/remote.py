@@ -1,0 +1,99 @@
+"""Tiny stand-in checkpoints for the remote-code families (Sa2VA, InternVL chat, LLaVA-OV-1.5,
+UniPixel).
+
+Each builder writes a folder laid out like the real checkpoint: ``config.json`` with
+``auto_map`` (written by ``register_for_auto_class`` + ``save_pretrained``, which also copies
+the stand-in's .py file next to the weights), seeded random weights, and the tokenizer or
+processor the real checkpoint ships, all loadable offline. Loading then goes through
+``trust_remote_code=True`` exactly as for the real model. The model code is a stand-in
+(``dynbench.tiny.standins``), never the real architecture; configs say so
+(``dynbench_standin: true``) and adapters report such runs as "smoke".
+
+UniPixel's real checkpoint is loaded by its own package, not by remote code; its stand-in
+package (``UNIPIXEL_STANDIN_PATH``) must be put on ``sys.path`` to use ``build_unipixel``'s
+folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dynbench.tiny.native import byte_level_tokenizer, chat_template
+
+SEED = 0
+UNIPIXEL_STANDIN_PATH = Path(__file__).parent / "standins" / "unipixel_pkg"
+QWEN_VL_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>",
+                    "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
+INTERNVL_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>",
+                     "<IMG_CONTEXT>", "<quad>", "</quad>", "<ref>", "</ref>", "<box>",
+                     "</box>")
+QWEN_VISION = ("<|vision_start|><|video_pad|><|vision_end|>",
+               "<|vision_start|><|image_pad|><|vision_end|>")
+# R > G, per pixel: lets tests predict every stand-in mask from the frame alone
+MASK_WEIGHT = ((4.0, -4.0, 0.0),)
+
+
+def _vocab_size(tokenizer: Any) -> int:
+    return (len(tokenizer) + 15) // 16 * 16
+
+
+def _qwen_vl_processor(tokenizer: Any, temporal_patch: int = 2) -> Any:
+    """A real ``Qwen2_5_VLProcessor`` with small pixel budgets (as LLaVA-OV-1.5 ships one)."""
+    import transformers as tf
+
+    common = {"patch_size": 14, "temporal_patch_size": temporal_patch, "merge_size": 2,
+              "min_pixels": 4 * 28 * 28, "max_pixels": 64 * 28 * 28}
+    return tf.Qwen2_5_VLProcessor(
+        image_processor=tf.Qwen2VLImageProcessor(**common),
+        video_processor=tf.Qwen2VLVideoProcessor(**common),
+        tokenizer=tokenizer, chat_template=chat_template(*QWEN_VISION, default_system=False))
+
+
+def _save(model_cls: Any, config: Any, folder: Path, *preprocessors: Any,
+          auto: str = "AutoModel", tweak: Any = None) -> Any:
+    """Register for the auto classes, build seeded weights, save model and preprocessors."""
+    import torch
+
+    type(config).register_for_auto_class()
+    model_cls.register_for_auto_class(auto)
+    with torch.random.fork_rng():
+        torch.manual_seed(SEED)
+        model = model_cls(config).eval()
+    with torch.no_grad():
+        if hasattr(model, "mask_head"):
+            model.mask_head.weight.copy_(torch.tensor(MASK_WEIGHT))
+            model.mask_head.bias.zero_()
+        if tweak is not None:
+            tweak(model)
+    model.save_pretrained(folder)
+    for pre in preprocessors:
+        pre.save_pretrained(folder)
+    return model
+
+
+def _sa2va_tokenizer() -> Any:
+    return byte_level_tokenizer(INTERNVL_SPECIALS + ("[SEG]", "<p>", "</p>", "<vp>", "</vp>"))
+
+
+def build_sa2va(folder: Path) -> None:
+    """Sa2VA on InternVL (``ByteDance/Sa2VA-4B`` layout): ``llm_config`` + tokenizer only."""
+    from dynbench.tiny.standins.sa2va_standin import Sa2VAStandInConfig, Sa2VAStandInModel
+
+    tok = _sa2va_tokenizer()
+    # Sa2VA-4B's LLM is Qwen2.5: an LLM of the Qwen family must not flip it to processor=
+    config = Sa2VAStandInConfig(llm_config={"architectures": ["Qwen2ForCausalLM"],
+                                            "model_type": "qwen2"},
+                                vocab_size=_vocab_size(tok))
+    _save(Sa2VAStandInModel, config, folder, tok)
+
+
+def build_sa2va_qwen(folder: Path) -> None:
+    """Sa2VA on Qwen2.5-VL (``ByteDance/Sa2VA-Qwen2_5-VL-3B`` layout): Qwen-VL config + processor."""
+    from dynbench.tiny.standins.sa2va_standin import Sa2VAQwenStandInConfig, Sa2VAQwenStandInModel
+
+    tok = byte_level_tokenizer(QWEN_VL_SPECIALS + ("[SEG]",))
+    config = Sa2VAQwenStandInConfig(text_config={"model_type": "qwen2_5_vl_text"},
+                                    vision_config={"model_type": "qwen2_5_vl"},
+                                    vocab_size=_vocab_size(tok))
+    _save(Sa2VAQwenStandInModel, config, folder, _qwen_vl_processor(tok))
