@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from PIL import Image
-
 from dynbench.adapters.base import Video
 from dynbench.adapters.hf_common import HFChatAdapter
+from PIL import Image
 
 
 def frame_prefix(n_frames: int, image_token: str) -> str:
@@ -54,3 +53,94 @@ class InternVLHFAdapter(HFChatAdapter):
 
 
 # --- remote-code chat (InternVLChatAdapter) ---
+# Imports of this section stay here so the section can be read (and moved) on its own.
+from dynbench.adapters import loading  # noqa: E402
+from dynbench.adapters import remote_common as rc  # noqa: E402
+from dynbench.adapters.base import QA, Adapter, QARequest  # noqa: E402
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _image_size(config: Any) -> int:
+    """Tile side: ``force_image_size``, else the vision tower's ``image_size`` (448)."""
+    vision = getattr(config, "vision_config", None)
+    fallback = vision.get("image_size") if isinstance(vision, dict) else \
+        getattr(vision, "image_size", None)
+    return int(getattr(config, "force_image_size", None) or fallback or 448)
+
+
+def tile_pixels(frames: list[Image.Image], size: int) -> Any:
+    """One ``size`` x ``size`` tile per frame: bicubic resize, ImageNet mean/std.
+
+    This is InternVL's ``load_image`` transform with ``max_num=1`` (a single tile, no
+    thumbnail), as the paper's code does for every frame. Returns (T, 3, size, size).
+    """
+    import torch
+    import torchvision.transforms as T
+
+    transform = T.Compose([
+        T.Resize((size, size), interpolation=T.InterpolationMode.BICUBIC),
+        T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    return torch.stack([transform(frame.convert("RGB")) for frame in frames])
+
+
+class InternVLChatAdapter(Adapter):
+    """InternVL3/3.5 remote-code checkpoints through their own ``model.chat``.
+
+    Contract (``OpenGVLab/InternVL3-8B`` model card, video example; the paper's
+    ``utils/run_qa_task.py``): ``AutoModel`` + ``AutoTokenizer`` with trust_remote_code;
+    ``model.chat(tokenizer, pixel_values, "Frame1: <image>\\n...Frame{T}: <image>\\n" +
+    prompt, generation_config, num_patches_list=[1] * T)``, one 448x448 tile per frame,
+    greedy decoding, 128 new tokens. QA only. ``use_flash_attn`` (an ``__init__`` argument
+    of the remote class) follows the shared attention policy.
+    """
+
+    family: ClassVar[str] = "internvl"
+    capabilities: ClassVar[frozenset[str]] = frozenset({QA})
+    generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 128, "do_sample": False}
+
+    def __init__(self, spec: Any) -> None:
+        super().__init__(spec)
+        self.model: Any = None
+        self.tokenizer: Any = None
+        self.image_size = 448
+        self.facts: dict[str, Any] = {}
+
+    def load(self) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        loading.set_allocator_defaults()
+        device = loading.resolve_device(self.spec)
+        flash = loading.resolve_attention(self.spec, device) == "flash_attention_2"
+        with loading.timed(self.facts, "load_s"):
+            model = rc.load_pretrained(AutoModel, self.spec, device, use_flash_attn=flash)
+            self.model = loading.place(model, self.spec, device)
+            self.tokenizer = rc.load_preprocessor(AutoTokenizer, self.spec, device,
+                                                  use_fast=False)
+        self.image_size = _image_size(self.model.config)
+        self.facts.update(rc.base_facts(self.model, self.spec, device), use_flash_attn=flash)
+
+    def answer(self, video: Video, request: QARequest) -> str:
+        import torch
+
+        pixels = tile_pixels(video.frames, self.image_size)
+        pixels = pixels.to(self.model.device, self.model.dtype)
+        question = frame_prefix(len(video), "<image>") + request.prompt
+        generation = rc.generation_settings(self.generation_defaults, self.spec)
+        with rc.oom_guard(), torch.inference_mode():
+            response = self.model.chat(self.tokenizer, pixels, question, dict(generation),
+                                       num_patches_list=[1] * len(video), history=None,
+                                       return_history=False)
+        return str(response)
+
+    def describe(self) -> dict[str, Any]:
+        kind = "smoke" if rc.is_standin(self.model) else self.kind
+        settings = {"tiles_per_frame": 1, "tile_size": self.image_size,
+                    "prompt": "Frame{i}: <image>\\n per frame + prompt",
+                    "generation": rc.generation_settings(self.generation_defaults, self.spec)}
+        return {**super().describe(), "kind": kind, **self.facts, "settings": settings}
+
+    def close(self) -> None:
+        self.model = self.tokenizer = None
+        loading.free_cuda_cache()

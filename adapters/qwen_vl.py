@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from PIL import Image
-
 from dynbench.adapters.base import Video
 from dynbench.adapters.hf_common import (
     HFChatAdapter,
@@ -22,10 +20,16 @@ from dynbench.adapters.hf_common import (
     boxed_or_after_think,
     pad_to_multiple,
 )
+from PIL import Image
 
 PX = 28 * 28  # one merged Qwen2.5-VL vision token covers 28x28 pixels
 # qwen-vl-utils' whole-video pixel budget (MODEL_SEQ_LEN 128000 tokens, 90% for the video)
 QWEN_VL_UTILS_TOTAL_PIXELS = int(128000 * PX * 0.9)
+
+
+def _first_float(value: Any) -> float | None:
+    """First entry of a per-video list or tensor (Qwen2.5-VL's ``second_per_grid_ts``)."""
+    return None if value is None else float(value[0])
 
 
 class _QwenVideoAdapter(HFChatAdapter):
@@ -48,7 +52,8 @@ class _QwenVideoAdapter(HFChatAdapter):
         return {"num_frames": len(frames), "grid_thw": (t, h, w),
                 "frames_encoded": t * vp.temporal_patch_size,
                 "frame_sizes": [(w * vp.patch_size, h * vp.patch_size)] * len(frames),
-                "video_tokens": int((inputs["input_ids"] == video_id).sum())}
+                "video_tokens": int((inputs["input_ids"] == video_id).sum()),
+                "second_per_grid_ts": _first_float(inputs.get("second_per_grid_ts"))}
 
     def _no_transformers_cap(self) -> dict[str, Any]:
         """Opt out of transformers >= 5.2x's own per-frame cap (we apply qwen-vl-utils')."""

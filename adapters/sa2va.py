@@ -26,7 +26,7 @@ from dynbench.adapters import remote_common as rc
 from dynbench.adapters.base import MASK, QA, Adapter, MaskRequest, QARequest, Segmentation, Video
 
 QWEN_CLASS = "sa2vachatmodelqwen"  # architectures / auto_map of the Qwen-VL wrappers
-QWEN_VL_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe")
+QWEN_VL_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")  # model_type prefixes
 QWEN_HUB_ID = re.compile(r"Sa2VA-Qwen", re.IGNORECASE)
 
 
@@ -56,7 +56,8 @@ def uses_processor(config: dict[str, Any], hub_id: str | None = None) -> bool:
         return True
     if isinstance(config.get("llm_config"), dict):
         return False
-    if any(_sub_type(config, k) in QWEN_VL_TYPES for k in ("text_config", "vision_config")):
+    sub_types = (_sub_type(config, k) for k in ("text_config", "vision_config"))
+    if any(t.startswith(QWEN_VL_TYPES) for t in sub_types):
         return True
     return bool(hub_id and QWEN_HUB_ID.search(hub_id))
 

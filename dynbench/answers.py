@@ -271,19 +271,27 @@ _IS_CORRECT = re.compile(
     r"(?<![\w'’-])\(?([A-Z])\)?\s+(?i:is\s+(?:the\s+)?(?:correct|right|best|most\s+likely)\b)"
 )
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+_NEXT_LINE = re.compile(r"\s*([^\n]*)")
+_LOOKAHEAD = 1000  # characters read after a letter: bounds the work on very long outputs
+
+
+def _closing_braces(text: str) -> dict[int, int]:
+    """Position of the matching ``}`` for every ``{`` that has one (one pass)."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = i
+    return pairs
 
 
 def _boxed_contents(text: str) -> list[str]:
     """Contents of every ``\\boxed{...}``, braces balanced; an unclosed one is skipped."""
-    out = []
-    for m in _BOXED.finditer(text):
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            out.append(text[m.end() : i - 1])
-    return out
+    matches = list(_BOXED.finditer(text))
+    pairs = _closing_braces(text) if matches else {}
+    return [text[m.end() : pairs[m.end() - 1]] for m in matches if m.end() - 1 in pairs]
 
 
 def _unlatex(text: str) -> str:
@@ -315,7 +323,7 @@ def _rule_final(region: str, options: Sequence[Option]) -> Extraction | None:
 def _phrase_letters(region: str, pattern: re.Pattern, options: Sequence[Option]) -> set[str]:
     letters: set[str] = set()
     for m in pattern.finditer(region):
-        line = region[m.end() :].lstrip().split("\n", 1)[0]
+        line = _NEXT_LINE.match(region, m.end())[1]
         strict = pattern is _SOFT_PHRASE or m.group().rstrip()[-1:] in ":="
         found = _read_choice(line, options, strict) or _match_text(line, options)
         sentence = _SENTENCE_END.split(line, 1)[0]
@@ -372,7 +380,8 @@ def _mentioned(region: str, options: Sequence[Option]) -> frozenset[str]:
     return frozenset(
         m[1]
         for m in _MENTION.finditer(region)
-        if m[1] in valid and _standalone(m[1], region[m.end() :], options, strict=True)
+        if m[1] in valid
+        and _standalone(m[1], region[m.end() : m.end() + _LOOKAHEAD], options, strict=True)
     )
 
 

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from dynbench.fixtures.model import dynbench_adapter, dynbench_run, dynbench_runner  # noqa: F401
+from dynbench.data import Case
 from dynbench.rootdir import fix_rootdir
 from dynbench.session import DynBench
 from dynbench.tasks import DIMENSIONS, TASKS
@@ -73,9 +74,18 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{task.name}: Dyn-Bench task {task.name}")
     for dim in DIMENSIONS:
         config.addinivalue_line("markers", f"{dim}: Dyn-Bench dimension {dim}")
+    state = _state(config)
+    if state.error and _explicit_dynbench_options(config):
+        raise pytest.UsageError(state.error)  # a benchmark run was asked for: fail at once
     if not hasattr(config, "workerinput") and not config.getoption("json_report", False):
         config.option.json_report = True  # we save it ourselves, into the report dir
         config.option.json_report_file = None
+
+
+def _explicit_dynbench_options(config: pytest.Config) -> bool:
+    defaults = {"protocol": "fair", "bound_th": 0.008, "seed": 0, "save_masks": False}
+    return any(value is not None and value != defaults.get(name[len("dynbench_"):], None)
+               for name, value in vars(config.option).items() if name.startswith("dynbench_"))
 
 
 def pytest_configure_node(node) -> None:
@@ -89,6 +99,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             cases = _state(metafunc.config).selected(kind)
             metafunc.parametrize(fixture, [pytest.param(c, id=c.id, marks=_marks(c))
                                            for c in cases])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the placeholder item pytest makes for an empty case list (e.g. no data errors)."""
+    empty = [i for i in items if _is_empty_case_item(i)]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [i for i in items if not _is_empty_case_item(i)]
+
+
+def _is_empty_case_item(item: pytest.Item) -> bool:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(name in params and not isinstance(params[name], Case) for name in CASE_FIXTURES)
 
 
 _MARKS: dict[str, pytest.MarkDecorator] = {}

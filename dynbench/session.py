@@ -76,7 +76,7 @@ class DynBench:
     def require_valid(self) -> None:
         """Options are checked lazily, so ``pytest tests/`` never trips over them."""
         if self.error:
-            raise pytest.UsageError(self.error)
+            pytest.exit(self.error, returncode=pytest.ExitCode.USAGE_ERROR)
 
     @property
     def is_controller(self) -> bool:

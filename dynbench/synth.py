@@ -303,18 +303,22 @@ def _occlude(sil: np.ndarray, layers: list[int]) -> np.ndarray:
 
 
 def _background(b: Backdrop, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Background at world columns ``xs`` and rows ``ys``; separable terms keep it fast."""
-    img = np.empty((len(ys), len(xs), 3))
-    img[:] = b.base
-    for (kx, ky, phase, amp), tint in zip(b.waves, b.tints, strict=True):
-        a, c = kx * xs + phase, ky * ys  # sin(a + c) as outer products
-        wave = np.outer(np.cos(c), np.sin(a)) + np.outer(np.sin(c), np.cos(a))
-        img += (amp * wave)[..., None] * tint
-    for (bx, by, sigma), colour in zip(b.blobs, b.blob_colours, strict=True):
-        g = np.outer(np.exp(-((ys - by) ** 2) / (2 * sigma * sigma)),
-                     np.exp(-((xs - bx) ** 2) / (2 * sigma * sigma)))
-        img += g[..., None] * colour
-    return img
+    """Background at world columns ``xs`` and rows ``ys``.
+
+    Every term is separable (sin(a + c) = cos c sin a + sin c cos a; a Gaussian is a product of
+    two), so each colour channel is one small matrix product instead of per-term full images.
+    """
+    kx, ky, phase, amp = b.waves.T
+    bx, by, sigma = b.blobs.T
+    a, c = np.outer(xs, kx) + phase, np.outer(ys, ky)
+    gy = np.exp(-((ys[:, None] - by) ** 2) / (2 * sigma**2))
+    gx = np.exp(-((xs[:, None] - bx) ** 2) / (2 * sigma**2))
+    left = np.concatenate([np.cos(c), np.sin(c), gy], axis=1)  # (H, terms)
+    right = np.concatenate([np.sin(a), np.cos(a), gx], axis=1).T  # (terms, W)
+    wave_w = amp[:, None] * b.tints
+    weights = np.concatenate([wave_w, wave_w, b.blob_colours])  # (terms, 3)
+    img = np.stack([(left * weights[:, ch]) @ right for ch in range(3)], axis=-1)
+    return img + b.base
 
 
 def render_frame(scene: Scene, f: Facts, t: int) -> np.ndarray:
@@ -445,6 +449,7 @@ class Cand(NamedTuple):
     question: str
     correct: str
     distractors: tuple[str, ...]
+    weight: float = 1.0  # < 1: kept with this probability, to keep answers balanced
 
 
 def _others(table: dict[str, str], key: str) -> tuple[str, ...]:
@@ -452,10 +457,11 @@ def _others(table: dict[str, str], key: str) -> tuple[str, ...]:
 
 
 def _pick_object_q(template: str, question: str, names: list[str], answer: int | None,
-                   extra: tuple[str, ...] = ()) -> Cand:
+                   extra: tuple[str, ...] = (), none_weight: float = 1.0) -> Cand:
     correct = NONE_TEXT if answer is None else names[answer]
     options = [*names, NONE_TEXT, *extra]
-    return Cand(template, question, correct, tuple(o for o in options if o != correct))
+    return Cand(template, question, correct, tuple(o for o in options if o != correct),
+                none_weight if answer is None else 1.0)
 
 
 def _camera_qs(f: Facts) -> list[Cand]:
@@ -469,10 +475,11 @@ def _camera_qs(f: Facts) -> list[Cand]:
         if d is not None:
             out.append(Cand("image_direction", f"In the camera's view, in which direction does "
                             f"the {o.name} move across the frame?", IMAGE_DIR_TEXT[d],
-                            _others(IMAGE_DIR_TEXT, d)))
+                            _others(IMAGE_DIR_TEXT, d), 0.4 if d == "still" else 1.0))
         size = label if label.startswith("zoom") else "same"
         out.append(Cand("apparent_size", f"As the video plays, does the {o.name} appear larger "
-                        "or smaller in the frame?", SIZE_TEXT[size], _others(SIZE_TEXT, size)))
+                        "or smaller in the frame?", SIZE_TEXT[size], _others(SIZE_TEXT, size),
+                        0.25 if size == "same" else 1.0))
     return out + _follow_q(f) + _leave_q(f)
 
 
@@ -482,7 +489,7 @@ def _follow_q(f: Facts) -> list[Cand]:
     if len(moving) < f.n - (followed is not None):
         return []
     q = "Which object does the camera follow, keeping it in the same place in the frame?"
-    return [_pick_object_q("followed", q, f.names(), followed)]
+    return [_pick_object_q("followed", q, f.names(), followed, none_weight=0.2)]
 
 
 def _leave_q(f: Facts) -> list[Cand]:
@@ -491,7 +498,7 @@ def _leave_q(f: Facts) -> list[Cand]:
         return []
     answer = states.index("leaves") if "leaves" in states else None
     q = "Which object leaves the camera's view before the video ends?"
-    return [_pick_object_q("leaves_view", q, f.names(), answer)]
+    return [_pick_object_q("leaves_view", q, f.names(), answer, none_weight=0.7)]
 
 
 def _distance_q(f: Facts, i: int, j: int) -> list[Cand]:
@@ -534,12 +541,13 @@ def _front_q(f: Facts, i: int, j: int) -> list[Cand]:
     key = None
     if f.overlap(i, j) >= 0.2 and np.any(a.vel != b.vel):
         key = "front" if a.layer > b.layer else "behind"
-    elif f.gap(i, j) >= 3.0:
+    elif 3.0 <= f.gap(i, j) <= 0.25 * f.scene.unit:  # a near miss, not two far-apart objects
         key = "never"
     if key is None:
         return []
     q = f"Does the {a.name} pass in front of the {b.name}?"
-    return [Cand("passes_in_front", q, table[key], _others(table, key))]
+    return [Cand("passes_in_front", q, table[key], _others(table, key),
+                 0.5 if key == "never" else 1.0)]
 
 
 def _relative_q(f: Facts, i: int, j: int) -> list[Cand]:
@@ -571,7 +579,8 @@ def _scene_qs(f: Facts) -> list[Cand]:
         d = _world_dir(f, f.world_disp(i))
         if d is not None and f.clear(i):
             q = f"Relative to the background, in which direction does the {o.name} move?"
-            out.append(Cand("scene_direction", q, SCENE_DIR_TEXT[d], _others(SCENE_DIR_TEXT, d)))
+            out.append(Cand("scene_direction", q, SCENE_DIR_TEXT[d], _others(SCENE_DIR_TEXT, d),
+                            0.35 if d == "still" else 1.0))
         if d == "still" or f.speed(i) >= f.move():
             key = "still" if d == "still" else "moving"
             q = f"Relative to the scene, how does the {o.name} move?"
@@ -714,15 +723,25 @@ class GeneratedInfo:
                 f"QA questions: {qa}\nmask objects: {masks}")
 
 
+FIRST_TEMPLATES = ("camera_motion",)  # always asked: the camera motion anchors its scene
+
+
 def _select(rng: np.random.Generator, cands: list[Cand], limit: int) -> list[Cand]:
-    """Up to ``limit`` candidates, round-robin over templates so questions stay varied."""
+    """Up to ``limit`` candidates, round-robin over templates so questions stay varied.
+
+    Candidates with a common answer ("stays still", "never overlap") are thinned by their
+    weight first, so that always giving the most common answer does not score well.
+    """
     pools: dict[str, list[Cand]] = {}
     for c in cands:
+        if c.weight < 1.0 and rng.random() >= c.weight:
+            continue
         pools.setdefault(c.template, []).append(c)
     lists = [pools[k] for k in pools]
     for pool in lists:
         rng.shuffle(pool)
     lists = [lists[k] for k in rng.permutation(len(lists))]
+    lists.sort(key=lambda pool: pool[0].template not in FIRST_TEMPLATES)  # stable
     picked: list[Cand] = []
     while len(picked) < limit and any(lists):
         for pool in lists:

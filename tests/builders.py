@@ -36,7 +36,7 @@ def write_scene(root: Path, source: str, scene: str, *, frames: int = 4,
         Image.fromarray(rgb).save(fdir / f"frame_{i:04d}.{ext}")
         if i not in absent:
             Image.fromarray(mask.astype(np.uint8) * 255).save(mdir / f"frame_{i:04d}_obj1.png")
-    for task, items in (qa or {"cameraqa": [QUESTION, QUESTION]}).items():
+    for task, items in (qa if qa is not None else {"cameraqa": [QUESTION, QUESTION]}).items():
         (jdir / f"{scene}_{task}.json").write_text(json.dumps(items))
     for task, objs in (objects if objects is not None else {"objmask": {"obj_1": OBJECT}}).items():
         (jdir / f"{scene}_{task}.json").write_text(json.dumps(objs))

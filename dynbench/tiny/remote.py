@@ -89,7 +89,7 @@ def build_sa2va(folder: Path) -> None:
 
 
 def build_sa2va_qwen(folder: Path) -> None:
-    """Sa2VA on Qwen2.5-VL (``ByteDance/Sa2VA-Qwen2_5-VL-3B`` layout): Qwen-VL config + processor."""
+    """Sa2VA on Qwen2.5-VL (``ByteDance/Sa2VA-Qwen2_5-VL-3B`` layout): Qwen-VL config, processor."""
     from dynbench.tiny.standins.sa2va_standin import Sa2VAQwenStandInConfig, Sa2VAQwenStandInModel
 
     tok = byte_level_tokenizer(QWEN_VL_SPECIALS + ("[SEG]",))
@@ -97,3 +97,60 @@ def build_sa2va_qwen(folder: Path) -> None:
                                     vision_config={"model_type": "qwen2_5_vl"},
                                     vocab_size=_vocab_size(tok))
     _save(Sa2VAQwenStandInModel, config, folder, _qwen_vl_processor(tok))
+
+
+def build_internvl_chat(folder: Path) -> None:
+    """InternVL3 remote-code chat (``OpenGVLab/InternVL3-8B`` layout): 448px tiles, tokenizer."""
+    from dynbench.tiny.standins.internvl_chat_standin import (
+        InternVLChatStandInConfig,
+        InternVLChatStandInModel,
+    )
+
+    tok = byte_level_tokenizer(INTERNVL_SPECIALS)
+    config = InternVLChatStandInConfig(vocab_size=_vocab_size(tok))
+    _save(InternVLChatStandInModel, config, folder, tok)
+
+
+def build_llava_ov_1_5(folder: Path) -> None:
+    """LLaVA-OV-1.5 Instruct layout: causal-LM auto class and a Qwen2.5-VL processor."""
+    from dynbench.tiny.standins.llava_onevision1_5_standin import (
+        LLaVAOneVision1_5StandInConfig,
+        LLaVAOneVision1_5StandInForConditionalGeneration,
+    )
+
+    tok = byte_level_tokenizer(QWEN_VL_SPECIALS)
+    ids = tok.convert_tokens_to_ids
+    config = LLaVAOneVision1_5StandInConfig(
+        image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
+        vocab_size=_vocab_size(tok), answer_token_ids=[ids(c) for c in "ABCD"],
+        end_token_id=ids("<|im_end|>"))
+    _save(LLaVAOneVision1_5StandInForConditionalGeneration, config, folder,
+          _qwen_vl_processor(tok), auto="AutoModelForCausalLM")
+
+
+def _unipixel_sam2(model: Any) -> None:
+    import torch
+
+    model.sam2.mask_head.weight.copy_(torch.tensor(MASK_WEIGHT)[..., None, None])
+    model.sam2.mask_head.bias.zero_()
+
+
+def build_unipixel(folder: Path) -> None:
+    """UniPixel layout (``PolyU-ChenLab/UniPixel-3B``): Qwen2.5-VL processor, ``<|seg|>`` token.
+
+    Loading it needs the stand-in ``unipixel`` package (``UNIPIXEL_STANDIN_PATH``) on
+    ``sys.path``, as the real checkpoint needs the real package.
+    """
+    from dynbench.tiny.standins.unipixel_standin import (
+        UniPixelStandInConfig,
+        UniPixelStandInForConditionalGeneration,
+    )
+
+    tok = byte_level_tokenizer(QWEN_VL_SPECIALS + ("<|ref|>", "<|seg|>", "<|mem|>"))
+    ids = tok.convert_tokens_to_ids
+    config = UniPixelStandInConfig(
+        seg_token_id=ids("<|seg|>"), video_token_id=ids("<|video_pad|>"),
+        vocab_size=_vocab_size(tok), answer_token_ids=[ids(c) for c in "ABCD"],
+        end_token_id=ids("<|im_end|>"))
+    _save(UniPixelStandInForConditionalGeneration, config, folder, _qwen_vl_processor(tok),
+          tweak=_unipixel_sam2)

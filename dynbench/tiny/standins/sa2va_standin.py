@@ -57,7 +57,7 @@ class Sa2VAStandInConfig(_StandInConfigMixin, PretrainedConfig):
 
 
 class Sa2VAQwenStandInConfig(_StandInConfigMixin, PretrainedConfig):
-    """Laid out like ``Sa2VAChatConfigQwen`` (a Qwen-VL config): ``text_config`` + ``vision_config``."""
+    """Laid out like ``Sa2VAChatConfigQwen`` (a Qwen-VL config): text_config, vision_config."""
 
     model_type = "sa2va_chat"
 

@@ -1,0 +1,1 @@
+"""Stand-in of ``unipixel.dataset`` (the real one also defines training datasets)."""

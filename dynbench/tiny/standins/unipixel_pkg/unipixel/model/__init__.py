@@ -1,0 +1,1 @@
+"""Stand-in of ``unipixel.model``: the real one registers its classes with the Auto API."""

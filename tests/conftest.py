@@ -1,0 +1,6 @@
+import os
+
+pytest_plugins = ["pytester"]
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
