@@ -90,7 +90,11 @@ class Adapter:
 
     def describe(self) -> dict[str, Any]:
         """Facts for the report (load time, dtype, device, settings)."""
-        return {"family": self.family, "kind": self.kind}
+        facts = {"family": self.family, "kind": self.kind}
+        if self.kind == "smoke":
+            facts["label"] = (f"SMOKE MODEL tiny {self.family} (random weights, not a benchmark "
+                              "result)")
+        return facts
 
     def close(self) -> None:
         """Free resources at the end of the session."""

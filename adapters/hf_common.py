@@ -13,9 +13,10 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from PIL import Image
+
 from dynbench.adapters import loading
 from dynbench.adapters.base import QA, Adapter, QARequest, Video
-from PIL import Image
 
 SAMPLING_KEYS = ("temperature", "top_p", "top_k")
 THINK_END = "</think>"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from PIL import Image
+
 from dynbench.adapters.base import Video
 from dynbench.adapters.hf_common import HFChatAdapter
-from PIL import Image
 
 
 def frame_prefix(n_frames: int, image_token: str) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from PIL import Image
+
 from dynbench.adapters.base import Video
 from dynbench.adapters.hf_common import (
     HFChatAdapter,
@@ -20,7 +22,6 @@ from dynbench.adapters.hf_common import (
     boxed_or_after_think,
     pad_to_multiple,
 )
-from PIL import Image
 
 PX = 28 * 28  # one merged Qwen2.5-VL vision token covers 28x28 pixels
 # qwen-vl-utils' whole-video pixel budget (MODEL_SEQ_LEN 128000 tokens, 90% for the video)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dynbench.adapters.base import Adapter
@@ -98,8 +98,13 @@ def _read_config(folder: Path) -> dict:
         raise ModelSpecError(f"{path} is not valid JSON: {exc}") from None
 
 
+SMOKE_PREFIX = "tiny:"
+
+
 def resolve_family(spec: ModelSpec) -> Family:
     """Pick the family for a spec, or raise an error that lists the choices."""
+    if spec.name.startswith(SMOKE_PREFIX):
+        return BY_NAME[_smoke_family(spec.name[len(SMOKE_PREFIX):])]
     if spec.adapter:
         if spec.adapter not in BY_NAME:
             raise ModelSpecError(f"unknown adapter {spec.adapter!r}; {supported_text()}")
@@ -124,6 +129,27 @@ def resolve_family(spec: ModelSpec) -> Family:
     )
 
 
+def _smoke_family(name: str) -> str:
+    from dynbench.tiny import ADAPTER_OF, BUILDERS
+
+    if name not in BUILDERS:
+        raise ModelSpecError(f"no smoke model tiny:{name}; choose from "
+                             f"{', '.join('tiny:' + n for n in sorted(BUILDERS))}")
+    return ADAPTER_OF.get(name, name)
+
+
 def create_adapter(spec: ModelSpec) -> Adapter:
-    """Instantiate (not load) the adapter for a spec."""
-    return resolve_family(spec).load_class()(spec)
+    """Instantiate (not load) the adapter for a spec.
+
+    ``tiny:<name>`` builds a tiny random-weight checkpoint of the family's real architecture
+    and labels the adapter a smoke model, so no report mistakes it for a benchmark result.
+    """
+    family = resolve_family(spec)
+    if not spec.name.startswith(SMOKE_PREFIX):
+        return family.load_class()(spec)
+    from dynbench.tiny import build_tiny
+
+    folder = build_tiny(spec.name[len(SMOKE_PREFIX):])
+    adapter = family.load_class()(replace(spec, name=str(folder)))
+    adapter.kind = "smoke"
+    return adapter

@@ -89,8 +89,11 @@ class Sa2VAAdapter(Adapter):
             model = rc.load_pretrained(AutoModel, self.spec, device)
             self.model = loading.place(model, self.spec, device)
             self.uses_processor = uses_processor(self.model.config.to_dict(), self.spec.hub_id)
-            auto = AutoProcessor if self.uses_processor else AutoTokenizer
-            self.preprocessor = rc.load_preprocessor(auto, self.spec, device)
+            if self.uses_processor:
+                self.preprocessor = rc.load_preprocessor(AutoProcessor, self.spec, device)
+            else:  # slow tokenizer, as the paper's code loads it
+                self.preprocessor = rc.load_preprocessor(AutoTokenizer, self.spec, device,
+                                                         use_fast=False)
         if self.spec.generation:
             loading.say_once("Sa2VA's predict_forward takes no generation settings; "
                              "the model's own defaults are used")

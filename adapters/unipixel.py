@@ -20,12 +20,15 @@ paper's ``utils/unipixel_helper.py`` in ``Dynamics-X/Thinking-in-Dynamics``)::
     ids = model.generate(**data.to(device), do_sample=False, max_new_tokens=512, ...)
     model.seg  # one bool mask (1, T, H, W) per emitted <|seg|>, at the frames' full size
 
-The package is imported through :func:`import_unipixel` only, the seam tests replace with a
-stand-in package (``dynbench/tiny/standins/unipixel_pkg``).
+The package is imported through :func:`import_unipixel` only: the seam where tests provide a
+stand-in package (``dynbench/tiny/standins/unipixel_pkg``), which is also what stand-in
+checkpoints (``--model tiny:unipixel``) load with.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -72,6 +75,31 @@ def import_unipixel() -> UniPixelAPI:
     except ImportError as exc:
         raise UniPixelMissing(f"{INSTALL}\nImport error: {exc}") from exc
     return UniPixelAPI(build_model, process_vision_info, get_sam2_transform)
+
+
+def is_standin_checkpoint(spec: Any) -> bool:
+    """A tiny stand-in folder (``dynbench.tiny``) says so in its config.json."""
+    config = spec.path / "config.json" if spec.path is not None else None
+    if config is None or not config.is_file():
+        return False
+    return bool(json.loads(config.read_text()).get("dynbench_standin"))
+
+
+def import_standin_unipixel() -> UniPixelAPI:
+    """The stand-in package for stand-in checkpoints (``--model tiny:unipixel``).
+
+    A stand-in checkpoint cannot be loaded by the real package, so its package is put first
+    on ``sys.path``; a real ``unipixel`` imported earlier in this process is an error.
+    """
+    from dynbench.tiny.remote import UNIPIXEL_STANDIN_PATH
+
+    if str(UNIPIXEL_STANDIN_PATH) not in sys.path:
+        sys.path.insert(0, str(UNIPIXEL_STANDIN_PATH))
+    api = import_unipixel()
+    if not getattr(sys.modules.get("unipixel"), "STANDIN", False):
+        raise UniPixelMissing("this is a stand-in UniPixel checkpoint, but the real unipixel "
+                              "package is already imported; run it in a fresh process")
+    return api
 
 
 def max_pixels(num_frames: int) -> int:
@@ -126,7 +154,8 @@ class UniPixelAdapter(Adapter):
         self.facts: dict[str, Any] = {}
 
     def load(self) -> None:
-        self.api = import_unipixel()
+        standin = is_standin_checkpoint(self.spec)
+        self.api = import_standin_unipixel() if standin else import_unipixel()
         loading.set_allocator_defaults()
         device = loading.resolve_device(self.spec)
         dtype = loading.resolve_dtype(self.spec, device)
@@ -137,6 +166,7 @@ class UniPixelAdapter(Adapter):
                 loading.model_source(self.spec), attn_implementation=attention, device=where,
                 dtype=dtype)
         self.facts.update(rc.base_facts(self.model, self.spec, device), attention=attention,
+                          unipixel_package="stand-in" if standin else "real",
                           sam2_image_size=getattr(self.model.config, "sam2_image_size", None))
 
     def _inputs(self, video: Video, prompt: str) -> Any:

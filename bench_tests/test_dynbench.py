@@ -2,6 +2,8 @@
 
 A wrong answer or a low J&F is a score, not a failure: the case passes. A case fails only
 when its data is broken or inference raised; a QA-only model's mask cases are skipped.
+Files that yield no case at all (e.g. an unknown task suffix) run, and fail, as QA cases
+with ids like ``data/<source>/<scene>/file``.
 """
 
 
@@ -12,7 +14,3 @@ def test_qa(qa_case, dynbench_run):
 def test_mask(mask_case, dynbench_run):
     dynbench_run(mask_case)
 
-
-def test_data_file(data_case, dynbench_run):
-    """Files that yield no case at all (e.g. an unknown task suffix) fail here by name."""
-    dynbench_run(data_case)

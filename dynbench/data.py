@@ -82,7 +82,7 @@ def resolve_root(value: str | os.PathLike | None) -> Path:
 
 
 def split_stem(stem: str) -> tuple[str, str]:
-    """``street_cross_02_cameraqa`` -> (``street_cross_02``, ``cameraqa``): split on the last '_'."""
+    """``street_cross_02_cameraqa`` -> (``street_cross_02``, ``cameraqa``): the last '_'."""
     scene, sep, task = stem.rpartition("_")
     return (scene, task) if sep and scene else (stem, "")
 
@@ -122,7 +122,7 @@ def _unique(case: Case, seen: set[str]) -> Case:
 def cases_of_file(root: Path, source: str, path: Path) -> list[Case]:
     scene, task = split_stem(path.stem)
     rel = path.relative_to(root).as_posix()
-    base = Case(id="", task=task, source=source, scene=scene, json_path=rel)
+    base = {"task": task, "source": source, "scene": scene, "json_path": rel}
     if task not in TASKS:
         return [_file_problem(base, "data", f"{rel}: unknown task suffix {task!r} (expected one "
                               f"of {', '.join(TASKS)}); rename or remove the file")]
@@ -134,9 +134,9 @@ def cases_of_file(root: Path, source: str, path: Path) -> list[Case]:
     return reader(base, payload)
 
 
-def _file_problem(base: Case, task: str, message: str) -> Case:
-    return replace(base, id=f"{task}/{base.source}/{base.scene}/file", task=task,
-                   problem=message)
+def _file_problem(base: dict, task: str, message: str) -> Case:
+    return Case(**{**base, "task": task}, id=f"{task}/{base['source']}/{base['scene']}/file",
+                problem=message)
 
 
 def _load_json(path: Path):
@@ -153,61 +153,66 @@ def _load_json(path: Path):
                         "fix or remove the file") from None
 
 
-def _qa_cases(base: Case, payload) -> list[Case]:
+def _qa_cases(base: dict, payload) -> list[Case]:
     if not isinstance(payload, list):
-        return [_file_problem(base, base.task, f"{base.json_path}: a QA file must hold a JSON "
-                              f"list of questions, found {type(payload).__name__}")]
+        return [_file_problem(base, base["task"], f"{base['json_path']}: a QA file must hold a "
+                              f"JSON list of questions, found {type(payload).__name__}")]
     if not payload:
-        return [_file_problem(base, base.task, f"{base.json_path}: holds no questions")]
-    return [_qa_case(base, i, item) for i, item in enumerate(payload)]
+        return [_file_problem(base, base["task"], f"{base['json_path']}: holds no questions")]
+    prefix = f"{base['task']}/{base['source']}/{base['scene']}/q"
+    return [Case(**base, id=f"{prefix}{i}", index=i, **_qa_fields(base, i, item))
+            for i, item in enumerate(payload)]
 
 
-def _qa_case(base: Case, i: int, item) -> Case:
-    case = replace(base, id=f"{base.task}/{base.source}/{base.scene}/q{i}", index=i)
-    where = f"{base.json_path} question {i}"
+def _qa_fields(base: dict, i: int, item) -> dict:
+    """question, options, truth, or the problem that stops the case."""
+    where = f"{base['json_path']} question {i}"
     if not isinstance(item, dict):
-        return replace(case, problem=f"{where}: expected an object, found {item!r:.60}")
+        return {"problem": f"{where}: expected an object, found {item!r:.60}"}
     question, options, answer = item.get("question"), item.get("options"), item.get("answer")
     if not isinstance(question, str) or not question.strip():
-        return replace(case, problem=f"{where}: missing 'question' text")
-    case = replace(case, question=question)
+        return {"problem": f"{where}: missing 'question' text"}
     if not isinstance(options, list) or len(options) < 2 or not all(
             isinstance(o, str) for o in options):
-        return replace(case, problem=f"{where}: 'options' must be a list of at least 2 strings")
+        return {"question": question,
+                "problem": f"{where}: 'options' must be a list of at least 2 strings"}
     try:
-        case = replace(case, options=parse_options(options))
+        parsed = parse_options(options)
     except ValueError as exc:
-        return replace(case, problem=f"{where}: {exc}")
-    letters = [o.letter for o in case.options]
+        return {"question": question, "problem": f"{where}: {exc}"}
+    letters = [o.letter for o in parsed]
     truth = answer.strip().strip(".()").upper() if isinstance(answer, str) else None
     if truth not in letters:
-        return replace(case, problem=f"{where}: answer {answer!r} is not among the option "
-                       f"letters {', '.join(letters)}")
-    return replace(case, truth=truth)
+        return {"question": question, "options": parsed,
+                "problem": f"{where}: answer {answer!r} is not among the option letters "
+                           f"{', '.join(letters)}"}
+    return {"question": question, "options": parsed, "truth": truth}
 
 
 OBJ_NUMBER = re.compile(r"(\d+)$")
 
 
-def _mask_cases(base: Case, payload) -> list[Case]:
+def _mask_cases(base: dict, payload) -> list[Case]:
     if not isinstance(payload, dict):
-        return [_file_problem(base, base.task, f"{base.json_path}: a mask file must hold a JSON "
-                              f"object of {{obj_id: {{question, ...}}}}, found "
+        return [_file_problem(base, base["task"], f"{base['json_path']}: a mask file must hold "
+                              "a JSON object of {obj_id: {question, ...}}, found "
                               f"{type(payload).__name__}")]
     if not payload:
-        return [_file_problem(base, base.task, f"{base.json_path}: holds no objects")]
+        return [_file_problem(base, base["task"], f"{base['json_path']}: holds no objects")]
     return [_mask_case(base, str(key), item) for key, item in payload.items()]
 
 
-def _mask_case(base: Case, obj_id: str, item) -> Case:
+def _mask_case(base: dict, obj_id: str, item) -> Case:
     number = OBJ_NUMBER.search(obj_id.rpartition("_")[2])
     obj = str(int(number.group(1))) if number else obj_id
-    case = replace(base, id=f"{base.task}/{base.source}/{base.scene}/obj{obj}", obj=obj)
-    where = f"{base.json_path} object {obj_id!r}"
-    if not number:
-        return replace(case, problem=f"{where}: cannot read an object number after the last "
-                       "'_' of the key (expected e.g. 'obj_3')")
+    case_id = f"{base['task']}/{base['source']}/{base['scene']}/obj{obj}"
+    where = f"{base['json_path']} object {obj_id!r}"
     question = item.get("question") if isinstance(item, dict) else None
-    if not isinstance(question, str) or not question.strip():
-        return replace(case, problem=f"{where}: missing 'question' text")
-    return replace(case, question=question)
+    if not number:
+        problem = (f"{where}: cannot read an object number after the last '_' of the key "
+                   "(expected e.g. 'obj_3')")
+    elif not isinstance(question, str) or not question.strip():
+        problem = f"{where}: missing 'question' text"
+    else:
+        return Case(**base, id=case_id, obj=obj, question=question)
+    return Case(**base, id=case_id, obj=obj, problem=problem)

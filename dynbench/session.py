@@ -18,7 +18,6 @@ import pytest
 from dynbench.adapters.base import Adapter
 from dynbench.data import Case, DataError, Dataset, read_dataset, resolve_root
 from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
-from dynbench.report import aggregate, atomic_write, write_run_files
 from dynbench.runner import RunSettings
 from dynbench.scoring import ScoringSettings
 from dynbench.tasks import parse_task_list
@@ -173,6 +172,8 @@ class DynBench:
                 "notes": [], "file_problem": False, **score}
 
     def summary(self) -> dict[str, Any]:
+        from dynbench.report import aggregate  # scipy.stats: imported only when reporting
+
         records = list(self.records.values())
         model = {"name": self.spec.name, "hub_id": self.spec.hub_id, "family": self.family,
                  **self.model_facts}
@@ -180,12 +181,16 @@ class DynBench:
         return aggregate(records, model=model, settings=self.settings_dict())
 
     def finish(self, summary: dict) -> None:
+        from dynbench.report import write_run_files
+
         if self._partial is not None:
             self._partial.close()
         write_run_files(self.report_dir, list(self.records.values()), summary)
         (self.report_dir / "samples.partial.jsonl").unlink(missing_ok=True)
 
     def write_report_json(self, report: dict) -> Path:
+        from dynbench.report import atomic_write
+
         path = self.report_dir / "report.json"
         atomic_write(path, json.dumps(report, indent=1, default=str) + "\n")
         return path

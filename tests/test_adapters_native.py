@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
 from dynbench.adapters import hf_common, loading
 from dynbench.adapters.base import QARequest, Video
 from dynbench.adapters.internvl import InternVLHFAdapter
@@ -24,8 +26,6 @@ from dynbench.adapters.qwen_vl import (
     VSTAdapter,
 )
 from dynbench.adapters.registry import create_adapter
-from PIL import Image
-
 from dynbench.modelspec import ModelSpec
 
 QUESTION = "How does the camera move relative to the red car?"

@@ -338,7 +338,8 @@ def test_apparent_size_matches_mask_areas() -> None:
     for scene, question, answer in found:
         per_t = scene.masks[_obj(scene, question)]
         ratio = per_t[len(scene.frames) - 1].sum() / per_t[0].sum()
-        expected = {"larger": ratio > 1.3, "smaller": ratio < 0.75, "same": 0.9 < ratio < 1.1}
+        # zoom changes the area by >= 1.4**2 or <= 0.72**2; pixelisation of small shapes ~15%
+        expected = {"larger": ratio > 1.3, "smaller": ratio < 0.75, "same": 0.8 < ratio < 1.25}
         assert expected[re.search(r"larger|smaller|same", answer).group(0)], (question, ratio)
 
 

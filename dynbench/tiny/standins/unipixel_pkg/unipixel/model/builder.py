@@ -2,7 +2,8 @@
 
 The real one loads ``AutoProcessor(model_path, use_fast=True, do_resize=False)`` and the
 model classes UniPixel registers with transformers; this one loads the stand-in checkpoint
-through ``trust_remote_code``. ``LAST_CALL`` records the arguments for tests.
+(and its processor, without resizing) through ``trust_remote_code``. ``LAST_CALL`` records
+the arguments for tests.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def build_model(model_path, config=None, image_size=None, is_trainable=False,
     LAST_CALL.clear()
     LAST_CALL.update(model_path=model_path, attn_implementation=attn_implementation,
                      device=device, dtype=dtype, image_size=image_size)
-    processor = AutoProcessor.from_pretrained(model_path, use_fast=True, do_resize=False)
+    processor = AutoProcessor.from_pretrained(model_path, do_resize=False, trust_remote_code=True)
     model = AutoModel.from_pretrained(model_path, trust_remote_code=True, dtype=dtype,
                                       attn_implementation=attn_implementation,
                                       device_map="auto" if device == "all" else None)

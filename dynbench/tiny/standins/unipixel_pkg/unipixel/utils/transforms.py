@@ -1,4 +1,4 @@
-"""Stand-in ``get_sam2_transform``: uint8 (T, H, W, 3) -> float (T, 3, size, size), Hiera mean/std."""
+"""Stand-in ``get_sam2_transform``: uint8 (T, H, W, 3) -> (T, 3, size, size), Hiera mean/std."""
 
 from __future__ import annotations
 
