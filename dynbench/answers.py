@@ -183,6 +183,8 @@ _JOINER = re.compile(r"[\s*_]*(?:,\s*(?:(?:or|and)\b)?|/|&|\b(?:or|and|vs)\b\.?)
 _SEPARATOR = re.compile(r"[\s.:)\]\-–—*_]*")
 _NEGATED = re.compile(r"\s*(?:is|are)\s*(?:n['’]t|not|wrong|incorrect|false)\b", re.I)
 _MENTION = re.compile(r"(?<![\w'’-])([A-Z])(?![A-Za-z0-9]|['’][A-Za-z]|-\w|\.[A-Za-z])")
+_MAX_JOINED = 26  # "A, B, C, ..." is read this far
+_LOOKAHEAD = 1000  # characters read after a letter: bounds the work on very long outputs
 _TEXT_EDGE = " \t\n.,;:!?\"'`*_“”‘’"
 _SPACES = re.compile(r"\s+")
 
@@ -217,22 +219,35 @@ def _starts_with_text(text: str, option_text: str) -> bool:
     return not tail or not (tail[0].isalnum() or tail[0].isspace())
 
 
-def _read_choice(text: str, options: Sequence[Option], strict: bool) -> frozenset[str]:
-    """Letters named by a letter token at the start of ``text`` (empty set: none)."""
+def _read_token(text: str, options: Sequence[Option], strict: bool) -> tuple[str, str] | None:
+    """(letter, rest) for a letter token at the start of ``text``; ``None`` when there is none."""
     m = _TOKEN.match(text)
     if not m:
-        return frozenset()
+        return None
     raw, rest = m[1] or m[2] or m[3], text[m.end() :]
     if (m[3] and not _standalone(raw, rest, options, strict)) or _NEGATED.match(rest):
+        return None
+    return raw.upper(), rest
+
+
+def _read_choice(text: str, options: Sequence[Option], strict: bool) -> frozenset[str]:
+    """Letters named by a letter token at the start of ``text`` (empty set: none).
+
+    Letters joined on ("A or B", "A, C", "A and C are both ...") are named too.
+    """
+    token = _read_token(text, options, strict)
+    if token is None:
         return frozenset()
-    letter = raw.upper()
-    return frozenset({letter}) | _joined(rest, options) | _other_text(letter, rest, options)
-
-
-def _joined(rest: str, options: Sequence[Option]) -> frozenset[str]:
-    """Letters joined on: "A or B", "A, C", "A and C are both ..."."""
-    m = _JOINER.match(rest)
-    return _read_choice(rest[m.end() :], options, strict=True) if m else frozenset()
+    letter, rest = token
+    letters = {letter} | _other_text(letter, rest, options)
+    for _ in range(_MAX_JOINED):
+        joiner = _JOINER.match(rest)
+        token = joiner and _read_token(rest[joiner.end() :], options, strict=True)
+        if not token:
+            break
+        letters.add(token[0])
+        rest = token[1]
+    return frozenset(letters)
 
 
 def _other_text(letter: str, rest: str, options: Sequence[Option]) -> frozenset[str]:
@@ -256,6 +271,7 @@ _ANSWER_TAG = re.compile(r"<\s*answer\s*>(.*?)(?:<\s*/\s*answer\s*>|\Z)", re.I |
 _LATEX_WRAPPER = re.compile(
     r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|boxed|fbox|mbox)\s*\{([^{}]*)\}"
 )
+_LATEX_DEPTH = 8
 _LATEX_NOISE = re.compile(r"\$|\\[()\[\]]|\\[ ,;!]")
 _ANSWER_IS = re.compile(
     r"\b(?:answer|option|choice)[\s*_]*(?:(?:is|would\s+be|should\s+be|will\s+be|must\s+be)"
@@ -272,7 +288,6 @@ _IS_CORRECT = re.compile(
 )
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _NEXT_LINE = re.compile(r"\s*([^\n]*)")
-_LOOKAHEAD = 1000  # characters read after a letter: bounds the work on very long outputs
 
 
 def _closing_braces(text: str) -> dict[int, int]:
@@ -288,16 +303,24 @@ def _closing_braces(text: str) -> dict[int, int]:
 
 
 def _boxed_contents(text: str) -> list[str]:
-    """Contents of every ``\\boxed{...}``, braces balanced; an unclosed one is skipped."""
+    """Contents of every outermost ``\\boxed{...}``; an unclosed one is skipped."""
     matches = list(_BOXED.finditer(text))
     pairs = _closing_braces(text) if matches else {}
-    return [text[m.end() : pairs[m.end() - 1]] for m in matches if m.end() - 1 in pairs]
+    out, covered_to = [], -1
+    for m in matches:
+        close = pairs.get(m.end() - 1)
+        if close is not None and m.start() > covered_to:
+            out.append(text[m.end() : close])
+            covered_to = close
+    return out
 
 
 def _unlatex(text: str) -> str:
-    previous = None
-    while previous != text:
-        previous, text = text, _LATEX_WRAPPER.sub(r"\1", text)
+    """``\\text{\\textbf{B}}`` -> ``B``; a few levels suffice for any real answer."""
+    for _ in range(_LATEX_DEPTH):
+        text, count = _LATEX_WRAPPER.subn(r"\1", text)
+        if not count:
+            break
     return _LATEX_NOISE.sub(" ", text).strip()
 
 

@@ -179,3 +179,35 @@ def frame_size(path: Path, root: Path) -> tuple[int, int]:
         raise DataError(f"{_rel(path, root)}: file is missing") from None
     except (UnidentifiedImageError, OSError) as exc:
         raise DataError(f"{_rel(path, root)}: cannot decode image ({exc})") from None
+
+
+def content_hash(case, root: Path) -> str:
+    """What the case's result depends on in the data: its JSON fields and the names and sizes
+    of its frame and mask files. Keys the regression gate's comparability and ``--resume``."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256(json.dumps([case.id, case.question, [(o.letter, o.text) for o in
+                                                             case.options], case.truth,
+                                   case.obj, case.problem]).encode())
+    if case.problem:
+        return h.hexdigest()[:16]
+    try:
+        frames = list_frames(root, case.source, case.scene)
+    except DataError as exc:
+        h.update(str(exc).encode())
+        return h.hexdigest()[:16]
+    for path in frames.paths:
+        h.update(f"{path.name}:{_size(path)};".encode())
+    if case.obj is not None:
+        for (stem, obj), path in sorted(mask_files(root, case.source, case.scene).items()):
+            if obj == case.obj:
+                h.update(f"{path.name}:{_size(path)};".encode())
+    return h.hexdigest()[:16]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1

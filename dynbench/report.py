@@ -42,6 +42,8 @@ def task_summary(task: str, records: list[dict]) -> dict[str, Any]:
         entry["unparsed"] = 0
         entry["no_mask"] = sum(r.get("mask_produced") is False for r in in_score)
         interval = stats.mean_interval(values)
+        if interval is not None:  # a mean of values in [0, 1] cannot leave [0, 1]
+            interval = stats.Interval(max(0.0, interval.low), min(1.0, interval.high))
     entry["ci95"] = None if interval is None else [pct(interval.low), pct(interval.high)]
     return entry
 
@@ -66,6 +68,7 @@ def aggregate(records: list[dict], *, model: dict, settings: dict) -> dict[str, 
     scores = [tasks[t]["score"] for t in entered]
     errors = [{"id": r["id"], "message": r.get("error")} for r in records
               if r["status"] == "error"]
+    settings = {**settings, "dataset_fingerprint": fingerprint(records)}
     return {
         "model": model, "settings": settings, "tasks": tasks, "dimensions": dimensions,
         "overall": {"score": round(sum(scores) / len(scores), 4) if scores else None,
@@ -76,6 +79,16 @@ def aggregate(records: list[dict], *, model: dict, settings: dict) -> dict[str, 
         "errors": errors,
         "other": sorted({r["task"] for r in records} - set(TASKS)),
     }
+
+
+def fingerprint(records: list[dict]) -> str:
+    """One hash of the evaluated cases (ids + content hashes): equal data, equal print."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for r in sorted(records, key=lambda r: r["id"]):
+        h.update(f"{r['id']}:{r.get('content_hash')}\n".encode())
+    return h.hexdigest()[:16]
 
 
 def fmt_score(entry: dict | None) -> str:

@@ -19,7 +19,13 @@ from PIL import Image
 from dynbench.adapters.base import Adapter, MaskRequest, QARequest, Segmentation, Video
 from dynbench.answers import format_options
 from dynbench.data import Case, DataError
-from dynbench.media import FrameCache, list_frames, load_truth_masks, sample_positions
+from dynbench.media import (
+    FrameCache,
+    content_hash,
+    list_frames,
+    load_truth_masks,
+    sample_positions,
+)
 from dynbench.scoring import ScoringSettings, score_masks, score_qa
 
 
@@ -51,6 +57,7 @@ class Runner:
     def run(self, case: Case) -> dict[str, Any]:
         """Return the case's record; errors are recorded, not raised."""
         record = base_record(case)
+        record["content_hash"] = content_hash(case, self.settings.root)
         try:
             if case.problem:
                 raise DataError(case.problem)

@@ -9,9 +9,9 @@ processor the real checkpoint ships, all loadable offline. Loading then goes thr
 (``dynbench.tiny.standins``), never the real architecture; configs say so
 (``dynbench_standin: true``) and adapters report such runs as "smoke".
 
-UniPixel's real checkpoint is loaded by its own package, not by remote code; its stand-in
-package (``UNIPIXEL_STANDIN_PATH``) must be put on ``sys.path`` to use ``build_unipixel``'s
-folder.
+UniPixel's real checkpoint is loaded by its own package, not by remote code. Its stand-in
+checkpoint is loaded by a stand-in package (``UNIPIXEL_STANDIN_PATH``), which the UniPixel
+adapter puts on ``sys.path`` itself when a checkpoint says it is a stand-in.
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ def _vocab_size(tokenizer: Any) -> int:
     return (len(tokenizer) + 15) // 16 * 16
 
 
-def _qwen_vl_processor(tokenizer: Any, temporal_patch: int = 2) -> Any:
+def _qwen_vl_processor(tokenizer: Any) -> Any:
     """A real ``Qwen2_5_VLProcessor`` with small pixel budgets (as LLaVA-OV-1.5 ships one)."""
     import transformers as tf
 
-    common = {"patch_size": 14, "temporal_patch_size": temporal_patch, "merge_size": 2,
+    common = {"patch_size": 14, "temporal_patch_size": 2, "merge_size": 2,
               "min_pixels": 4 * 28 * 28, "max_pixels": 64 * 28 * 28}
     return tf.Qwen2_5_VLProcessor(
         image_processor=tf.Qwen2VLImageProcessor(**common),
@@ -50,9 +50,20 @@ def _qwen_vl_processor(tokenizer: Any, temporal_patch: int = 2) -> Any:
         tokenizer=tokenizer, chat_template=chat_template(*QWEN_VISION, default_system=False))
 
 
+def _red_over_green(head: Any) -> None:
+    """Set a per-pixel mask head (Linear or 1x1 Conv, 3 -> 1) to ``R > G``."""
+    import torch
+
+    head.weight.copy_(torch.tensor(MASK_WEIGHT).reshape(head.weight.shape))
+    head.bias.zero_()
+
+
 def _save(model_cls: Any, config: Any, folder: Path, *preprocessors: Any,
-          auto: str = "AutoModel", tweak: Any = None) -> Any:
-    """Register for the auto classes, build seeded weights, save model and preprocessors."""
+          auto: str = "AutoModel", mask_head: Any = None) -> None:
+    """Register for the auto classes, build seeded weights, save model and preprocessors.
+
+    ``mask_head(model)`` names the model's per-pixel mask layer, if any, to set to ``R > G``.
+    """
     import torch
 
     type(config).register_for_auto_class()
@@ -60,16 +71,12 @@ def _save(model_cls: Any, config: Any, folder: Path, *preprocessors: Any,
     with torch.random.fork_rng():
         torch.manual_seed(SEED)
         model = model_cls(config).eval()
-    with torch.no_grad():
-        if hasattr(model, "mask_head"):
-            model.mask_head.weight.copy_(torch.tensor(MASK_WEIGHT))
-            model.mask_head.bias.zero_()
-        if tweak is not None:
-            tweak(model)
+    if mask_head is not None:
+        with torch.no_grad():
+            _red_over_green(mask_head(model))
     model.save_pretrained(folder)
     for pre in preprocessors:
         pre.save_pretrained(folder)
-    return model
 
 
 def _sa2va_tokenizer() -> Any:
@@ -85,7 +92,7 @@ def build_sa2va(folder: Path) -> None:
     config = Sa2VAStandInConfig(llm_config={"architectures": ["Qwen2ForCausalLM"],
                                             "model_type": "qwen2"},
                                 vocab_size=_vocab_size(tok))
-    _save(Sa2VAStandInModel, config, folder, tok)
+    _save(Sa2VAStandInModel, config, folder, tok, mask_head=lambda m: m.mask_head)
 
 
 def build_sa2va_qwen(folder: Path) -> None:
@@ -96,7 +103,8 @@ def build_sa2va_qwen(folder: Path) -> None:
     config = Sa2VAQwenStandInConfig(text_config={"model_type": "qwen2_5_vl_text"},
                                     vision_config={"model_type": "qwen2_5_vl"},
                                     vocab_size=_vocab_size(tok))
-    _save(Sa2VAQwenStandInModel, config, folder, _qwen_vl_processor(tok))
+    _save(Sa2VAQwenStandInModel, config, folder, _qwen_vl_processor(tok),
+          mask_head=lambda m: m.mask_head)
 
 
 def build_internvl_chat(folder: Path) -> None:
@@ -128,18 +136,11 @@ def build_llava_ov_1_5(folder: Path) -> None:
           _qwen_vl_processor(tok), auto="AutoModelForCausalLM")
 
 
-def _unipixel_sam2(model: Any) -> None:
-    import torch
-
-    model.sam2.mask_head.weight.copy_(torch.tensor(MASK_WEIGHT)[..., None, None])
-    model.sam2.mask_head.bias.zero_()
-
-
 def build_unipixel(folder: Path) -> None:
     """UniPixel layout (``PolyU-ChenLab/UniPixel-3B``): Qwen2.5-VL processor, ``<|seg|>`` token.
 
-    Loading it needs the stand-in ``unipixel`` package (``UNIPIXEL_STANDIN_PATH``) on
-    ``sys.path``, as the real checkpoint needs the real package.
+    The real checkpoint has no ``auto_map`` (the ``unipixel`` package registers its classes);
+    this one is loaded by the stand-in package's ``build_model`` through remote code.
     """
     from dynbench.tiny.standins.unipixel_standin import (
         UniPixelStandInConfig,
@@ -153,4 +154,4 @@ def build_unipixel(folder: Path) -> None:
         vocab_size=_vocab_size(tok), answer_token_ids=[ids(c) for c in "ABCD"],
         end_token_id=ids("<|im_end|>"))
     _save(UniPixelStandInForConditionalGeneration, config, folder, _qwen_vl_processor(tok),
-          tweak=_unipixel_sam2)
+          mask_head=lambda m: m.sam2.mask_head)
