@@ -95,6 +95,16 @@ def loaded(folder: Path, **spec):
     return adapter
 
 
+def test_mask_stack_shapes_and_dtypes():
+    four_d = np.zeros((1, 3, 4, 5), dtype=np.float32)
+    four_d[0, 1, 2, 3] = 0.7
+    assert rc.mask_stack(four_d, 3, "m")[1, 2, 3] and rc.mask_stack(four_d, 3, "m").sum() == 1
+    assert rc.mask_stack(np.full((3, 4, 5), 255, np.uint8), 3, "m").all()
+    assert rc.mask_stack(np.ones((4, 5), bool), 1, "m").shape == (1, 4, 5)
+    with pytest.raises(rc.MisalignedOutput, match="shape"):
+        rc.mask_stack(np.ones((2, 3, 4, 5), bool), 3, "m")
+
+
 # ---------------------------------------------------------------- Sa2VA
 
 
