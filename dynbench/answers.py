@@ -184,7 +184,7 @@ _SEPARATOR = re.compile(r"[\s.:)\]\-–—*_]*")
 _NEGATED = re.compile(r"\s*(?:is|are)\s*(?:n['’]t|not|wrong|incorrect|false)\b", re.I)
 _MENTION = re.compile(r"(?<![\w'’-])([A-Z])(?![A-Za-z0-9]|['’][A-Za-z]|-\w|\.[A-Za-z])")
 _MAX_JOINED = 26  # "A, B, C, ..." is read this far
-_LOOKAHEAD = 1000  # characters read after a letter: bounds the work on very long outputs
+_LOOKAHEAD = 400  # characters read after a letter or phrase: bounds work on long outputs
 _TEXT_EDGE = " \t\n.,;:!?\"'`*_“”‘’"
 _SPACES = re.compile(r"\s+")
 
@@ -212,8 +212,10 @@ def _text_of(letter: str, options: Sequence[Option]) -> str:
 
 def _starts_with_text(text: str, option_text: str) -> bool:
     """Text is the option's text, alone or closed by punctuation ("red." but not "red ball")."""
-    norm = _norm_text(text)
-    if not option_text or not norm.startswith(option_text):
+    if not option_text:
+        return False
+    norm = _norm_text(text[: 2 * len(option_text) + 40])  # room for spacing and markdown
+    if not norm.startswith(option_text):
         return False
     tail = norm[len(option_text) :]
     return not tail or not (tail[0].isalnum() or tail[0].isspace())
@@ -287,7 +289,7 @@ _IS_CORRECT = re.compile(
     r"(?<![\w'’-])\(?([A-Z])\)?\s+(?i:is\s+(?:the\s+)?(?:correct|right|best|most\s+likely)\b)"
 )
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
-_NEXT_LINE = re.compile(r"\s*([^\n]*)")
+_NEXT_LINE = re.compile(rf"\s*([^\n]{{0,{_LOOKAHEAD}}})")  # the line after a phrase, bounded
 
 
 def _closing_braces(text: str) -> dict[int, int]:

@@ -84,11 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_report_commands(sub) -> None:
-    """Report commands (compare, html) register themselves when present."""
-    try:
-        from dynbench import report_cli
-    except ImportError:
-        return
+    """Report commands: compare, html."""
+    from dynbench import report_cli
+
     report_cli.register(sub)
 
 

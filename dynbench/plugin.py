@@ -10,14 +10,17 @@ import json
 
 import pytest
 
+from dynbench import gate
 from dynbench.data import Case
 from dynbench.fixtures.model import dynbench_adapter, dynbench_run, dynbench_runner  # noqa: F401
+from dynbench.gpus import parse_gpu_list, pin_worker, visible_gpus
 from dynbench.progress import Progress
 from dynbench.rootdir import fix_rootdir
 from dynbench.session import DynBench
 from dynbench.tasks import DIMENSIONS, TASKS
 
 STATE = pytest.StashKey[DynBench]()
+GATE = pytest.StashKey["gate.GateSetup | None"]()
 # fixture -> case kinds it runs; file-level problems of unknown kind run (and fail) as QA cases
 CASE_FIXTURES = {"qa_case": ("qa", "data"), "mask_case": ("mask",)}
 
@@ -56,8 +59,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("bound-th", type=float, default=0.008, metavar="X", help="boundary tolerance: <1 "
         "fraction of the diagonal, >=1 pixels (default 0.008)")
     add("seed", type=int, default=0, help="seed of the chance baseline (default 0)")
+    add("resume", action="store_true", help="reuse finished case results of an earlier run "
+        "with the same model, settings and data (recomputes anything that changed)")
+    add("resume-dir", metavar="DIR", help="where --resume keeps results (default "
+        "reports/.resume)")
+    add("gpus", metavar="LIST", help="GPU ids to spread -n workers over (default: "
+        "CUDA_VISIBLE_DEVICES, else all)")
+    add("gpus-per-worker", type=int, default=1, metavar="K", help="GPUs per xdist worker, for "
+        "models that need several (default 1)")
     add("progress-every", type=float, default=30.0, metavar="S", help="print a progress line "
         "with running scores every S seconds (0: never; default 30)")
+    add("baseline", metavar="PATH", help="regression gate: compare with this earlier run "
+        "(report dir or report.json); exit 10 on a significant drop")
+    add("max-drop", type=float, metavar="POINTS", help="gate: a drop larger than this many "
+        f"points (and significant) is a regression (default {gate.DEFAULT_MAX_DROP:g})")
+    add("alpha", type=float, metavar="A", help="gate: significance level of the paired "
+        f"tests (default {gate.DEFAULT_ALPHA:g})")
+    add("fail-under", action="append", metavar="NAME=SCORE,...", help="gate: absolute "
+        "floors for tasks, dimensions or overall, e.g. cameraqa=40,inter_object=35,overall=30")
+    add("baseline-force", action="store_true", help="gate: compare even when the data or "
+        "the scoring settings differ from the baseline's")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -82,11 +103,28 @@ def pytest_configure(config: pytest.Config) -> None:
     if state.error and _explicit_dynbench_options(config):
         raise pytest.UsageError(state.error)  # a benchmark run was asked for: fail at once
     _group_scenes_on_workers(config)
+    if not hasattr(config, "workerinput"):
+        config.stash[GATE] = _gate_setup(config, state)
     if not hasattr(config, "workerinput") and not config.getoption("json_report", False):
         config.option.json_report = True  # we save it ourselves, into the report dir
         config.option.json_report_file = None
         # per-item collector entries cost ~100 us each and say nothing the records don't
         config.option.json_report_omit = [*config.option.json_report_omit, "collectors"]
+
+
+def _gate_setup(config: pytest.Config, state: DynBench) -> gate.GateSetup | None:
+    """Gate options, checked before any case runs (a usage error, exit 4)."""
+    def opt(name: str):
+        return config.getoption("dynbench_" + name)
+
+    try:
+        setup = gate.make_setup(baseline=opt("baseline"), fail_under=opt("fail_under"),
+                                max_drop=opt("max_drop"), alpha=opt("alpha"),
+                                force=opt("baseline_force"), cwd=config.invocation_params.dir)
+        gate.preflight(setup, state.settings_dict())
+    except gate.GateUsageError as exc:
+        raise pytest.UsageError(f"dynbench: {exc}") from None
+    return setup
 
 
 def _group_scenes_on_workers(config: pytest.Config) -> None:
@@ -95,6 +133,9 @@ def _group_scenes_on_workers(config: pytest.Config) -> None:
     if workerinput is not None:
         if workerinput.get("dynbench_loadgroup"):
             config.option.loadgroup = True  # the worker then tags node ids with the group
+        if workerinput.get("dynbench_gpus"):
+            pin_worker(workerinput["workerid"], workerinput["dynbench_gpus"],
+                       config.getoption("dynbench_gpus_per_worker"))
         return
     args = [str(a) for a in config.invocation_params.args]
     explicit = any(a == "--dist" or a.startswith("--dist=") or a == "-d" for a in args)
@@ -102,9 +143,19 @@ def _group_scenes_on_workers(config: pytest.Config) -> None:
         config.option.dist = "loadgroup"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getvalue("dist") == "loadgroup":
+        from dynbench.scheduling import SceneScheduling
+
+        return SceneScheduling(config, log)
+    return None
+
+
 def _explicit_dynbench_options(config: pytest.Config) -> bool:
     defaults = {"protocol": "fair", "bound_th": 0.008, "seed": 0, "save_masks": False,
-                "progress_every": 30.0}
+                "resume": False, "gpus_per_worker": 1,
+                "progress_every": 30.0, "baseline_force": False}
     return any(value is not None and value != defaults.get(name[len("dynbench_"):], None)
                for name, value in vars(config.option).items() if name.startswith("dynbench_"))
 
@@ -113,6 +164,11 @@ def pytest_configure_node(node) -> None:
     """Every xdist worker writes into the controller's report dir."""
     node.workerinput["dynbench_report_dir"] = str(_state(node.config).report_dir)
     node.workerinput["dynbench_loadgroup"] = node.config.option.dist == "loadgroup"
+    try:
+        explicit = parse_gpu_list(node.config.getoption("dynbench_gpus"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"dynbench: {exc}") from None
+    node.workerinput["dynbench_gpus"] = visible_gpus(explicit)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -166,13 +222,17 @@ class Controller:
     def __init__(self, state: DynBench) -> None:
         self.state = state
         self.summary: dict | None = None
+        self.gate_setup = state.config.stash.get(GATE, None)
+        self.html_note: str | None = None
         self.progress = Progress(state.config.getoption("dynbench_progress_every"))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.progress.total = len(session.items)
+        self.state.expect([item.nodeid for item in session.items])
+        self.progress.total = len(self.state.expected)
 
     def pytest_xdist_node_collection_finished(self, node, ids) -> None:
-        self.progress.total = len(ids)
+        self.state.expect(ids)
+        self.progress.total = len(self.state.expected)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = self.state.record_from_report(report)
@@ -192,9 +252,20 @@ class Controller:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session):
+        for record in self.state.unfinished():
+            self.state.add_record(record)
         if self.state.records:
+            if any(r["status"] == "error" for r in self.state.records.values()) and \
+                    session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
             self.summary = self.state.summary()
+            if self.gate_setup is not None:
+                verdict = gate.evaluate(self.gate_setup, self.summary,
+                                        list(self.state.records.values()))
+                self.summary["gate"] = verdict
+                session.exitstatus = gate.exit_status(session.exitstatus, verdict)
             self.state.finish(self.summary)
+            self.html_note = _write_html(self.state.report_dir, self.summary)
         yield
 
     @pytest.hookimpl(optionalhook=True)
@@ -216,7 +287,23 @@ class Controller:
             tr.write_line(f"ERROR {err['id']}: {err['message']}")
         if len(self.summary["errors"]) > 20:
             tr.write_line(f"... and {len(self.summary['errors']) - 20} more errors (report)")
+        if self.summary.get("gate"):
+            tr.write_sep("-", "Dyn-Bench regression gate")
+            for line in gate.render_verdict(self.summary["gate"]):
+                tr.write_line(line)
         tr.write_line(f"report: {self.state.report_dir}")
+        if self.html_note:
+            tr.write_line(self.html_note)
+
+
+def _write_html(folder, summary: dict) -> str:
+    """report.html; a rendering failure is a warning, never a lost run (the JSON stays)."""
+    try:
+        from dynbench.html import write_html
+
+        return f"html: {write_html(folder, summary)}"
+    except Exception as exc:  # noqa: BLE001 - the run's results are already on disk
+        return f"WARNING: report.html not written ({type(exc).__name__}: {exc})"
 
 
 def _table(summary: dict) -> list[str]:

@@ -26,7 +26,9 @@ from dynbench.media import (
     load_truth_masks,
     sample_positions,
 )
+from dynbench.resume import ResumeCache
 from dynbench.scoring import ScoringSettings, score_masks, score_qa
+from dynbench.thumbs import save_strip
 
 
 class NotApplicable(Exception):
@@ -39,6 +41,7 @@ class RunSettings:
     max_frames: int | None = None
     scoring: ScoringSettings = ScoringSettings()
     save_masks: Path | None = None  # write predicted masks here, in the --predictions layout
+    thumbs: Path | None = None  # write small prediction strips (thumbs/) here, for report.html
 
 
 def base_record(case: Case) -> dict[str, Any]:
@@ -49,15 +52,27 @@ def base_record(case: Case) -> dict[str, Any]:
 
 class Runner:
     def __init__(self, settings: RunSettings, adapter: Adapter,
-                 cache: FrameCache | None = None) -> None:
+                 cache: FrameCache | None = None, resume: ResumeCache | None = None) -> None:
         self.settings = settings
         self.adapter = adapter
         self.cache = cache or FrameCache(settings.root)
+        self.resume = resume
 
     def run(self, case: Case) -> dict[str, Any]:
         """Return the case's record; errors are recorded, not raised."""
+        chash = content_hash(case, self.settings.root)
+        if self.resume is not None:
+            cached = self.resume.get(case.id, chash)
+            if cached is not None:
+                return {**cached, "resumed": True}
+        record = self.compute(case, chash)
+        if self.resume is not None:
+            self.resume.put(record)
+        return record
+
+    def compute(self, case: Case, chash: str) -> dict[str, Any]:
         record = base_record(case)
-        record["content_hash"] = content_hash(case, self.settings.root)
+        record["content_hash"] = chash
         try:
             if case.problem:
                 raise DataError(case.problem)
@@ -96,6 +111,8 @@ class Runner:
         masks = checked_masks(seg, len(video))
         if masks is not None and self.settings.save_masks:
             save_masks(self.settings.save_masks, case.id, video.frame_indices, masks)
+        if masks is not None and self.settings.thumbs:
+            save_strip(self.settings.thumbs, case.id, video.frame_indices, masks)
         score = score_masks(masks, truth, self.settings.scoring)
         return {"prompt": case.prompt, "output": seg.text, "j": score.j, "f": score.f,
                 "jf": score.jf, "per_frame_j": score.per_frame_j,

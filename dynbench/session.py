@@ -8,6 +8,7 @@ appends each to ``samples.partial.jsonl`` as it lands, and aggregates once at th
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -18,12 +19,13 @@ import pytest
 from dynbench.adapters.base import Adapter
 from dynbench.data import Case, DataError, Dataset, read_dataset, resolve_root
 from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
+from dynbench.resume import ResumeCache, model_key, scoring_key
 from dynbench.runner import RunSettings
 from dynbench.scoring import ScoringSettings
-from dynbench.tasks import parse_task_list
+from dynbench.tasks import TASKS, parse_task_list
 
 RECORD_KEY = "dynbench"
-CASE_ID = re.compile(r"\[(?P<id>.*)\](?:@.*)?$")
+CASE_ID = re.compile(r"::test_(?:qa|mask)\[(?P<id>.*)\](?:@.*)?$")
 
 
 def _opt(config: pytest.Config, name: str):
@@ -71,6 +73,7 @@ class DynBench:
         self.started = time.time()
         self._dataset: Dataset | None = None
         self._partial = None
+        self.expected: set[str] = set()
 
     def require_valid(self) -> None:
         """Options are checked lazily, so ``pytest tests/`` never trips over them."""
@@ -128,7 +131,17 @@ class DynBench:
     def run_settings(self) -> RunSettings:
         return RunSettings(root=self.root, max_frames=self.spec.max_frames, scoring=self.scoring,
                            save_masks=self.report_dir if _opt(self.config, "save_masks")
-                           else None)
+                           else None, thumbs=self.report_dir)
+
+    def resume_cache(self) -> ResumeCache | None:
+        """The ``--resume`` cache of this model and these scoring settings, if asked for."""
+        if not _opt(self.config, "resume"):
+            return None
+        root = Path(_opt(self.config, "resume_dir") or self.config.rootpath / "reports" /
+                    ".resume")
+        writer = (self.workerinput or {}).get("workerid", "main") + f"-{os.getpid()}"
+        return ResumeCache(root, model_key(self.spec, self.family, self.predictions),
+                           scoring_key(self.scoring.as_dict()), writer)
 
     def settings_dict(self) -> dict[str, Any]:
         return {**self.scoring.as_dict(), "data_dir": str(self.root),
@@ -145,31 +158,29 @@ class DynBench:
         self._partial.write(json.dumps(record, sort_keys=True, default=str) + "\n")
         self._partial.flush()
 
+    def expect(self, nodeids: list[str]) -> None:
+        """Remember which cases this run collected, to account for every one at the end."""
+        self.expected = {m["id"] for n in nodeids if (m := CASE_ID.search(n))}
+
     def record_from_report(self, report: pytest.TestReport) -> dict | None:
-        """The case record a report carries, or an error record for a setup failure."""
+        """The record a report carries; for a case that failed without one (setup error,
+        crashed xdist worker) an error record made from the report."""
         for name, value in getattr(report, "user_properties", ()):
             if name == RECORD_KEY:
                 return value
-        if report.when == "setup" and report.failed:
-            return self._setup_error(report)
+        m = CASE_ID.search(report.nodeid)
+        if report.failed and m:
+            crash = getattr(report.longrepr, "reprcrash", None)
+            text = (crash.message if crash else str(report.longrepr)).strip().splitlines()
+            stage = report.when if report.when in ("setup", "call", "teardown") else "run"
+            return error_record(m["id"], f"{stage} failed: {text[-1] if text else '?'}")
         return None
 
-    def _setup_error(self, report: pytest.TestReport) -> dict | None:
-        m = CASE_ID.search(report.nodeid)
-        if not m:
-            return None
-        case_id = m["id"]
-        task = case_id.split("/", 1)[0]
-        message = str(getattr(report.longrepr, "reprcrash", None) and
-                      report.longrepr.reprcrash.message or report.longrepr)
-        from dynbench.tasks import TASKS
-
-        kind = TASKS[task].kind if task in TASKS else "data"
-        score = {"correct": False} if kind == "qa" else {"j": 0.0, "f": 0.0, "jf": 0.0}
-        return {"id": case_id, "task": task, "kind": kind,
-                "dimension": TASKS[task].dimension if task in TASKS else None,
-                "status": "error", "error": f"setup failed: {message.splitlines()[-1]}",
-                "notes": [], "file_problem": False, **score}
+    def unfinished(self) -> list[dict]:
+        """Error records for collected cases that never reported (interrupted run, dead
+        worker): they are visible as errors instead of silently missing."""
+        return [error_record(case_id, "not run: the run was interrupted or its worker died")
+                for case_id in sorted(self.expected - self.records.keys())]
 
     def summary(self) -> dict[str, Any]:
         from dynbench.report import aggregate  # scipy.stats: imported only when reporting
@@ -194,3 +205,12 @@ class DynBench:
         path = self.report_dir / "report.json"
         atomic_write(path, json.dumps(report, indent=1, default=str) + "\n")
         return path
+
+
+def error_record(case_id: str, message: str) -> dict[str, Any]:
+    task = case_id.split("/", 1)[0]
+    kind = TASKS[task].kind if task in TASKS else "data"
+    score = {"correct": False} if kind == "qa" else {"j": 0.0, "f": 0.0, "jf": 0.0}
+    return {"id": case_id, "task": task, "kind": kind,
+            "dimension": TASKS[task].dimension if task in TASKS else None,
+            "status": "error", "error": message, "notes": [], "file_problem": False, **score}

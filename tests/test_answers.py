@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 
 import pytest
 
@@ -327,6 +328,26 @@ def test_never_guesses_on_letterless_noise() -> None:
         assert extract_letter(text, COLORS) == Extraction(
             None, "unparsed", "no option letter found"
         )
+
+
+@pytest.mark.parametrize(
+    ("output", "letter"),
+    [
+        ("A or " * 20_000, "A"),  # was a RecursionError: joined letters are read in a loop
+        ("A, B, " * 20_000, None),
+        (r"\boxed{" * 3_000 + "B" + "}" * 3_000, None),  # nested beyond any real answer
+        (r"\boxed{" * 3_000, None),  # unclosed braces
+        ("Answer: " * 10_000, None),
+        ("I think " * 10_000, None),
+        ("A " * 50_000, None),
+        ("<think></think>" * 10_000 + "B", "B"),
+    ],
+    ids=lambda v: v[:12] if isinstance(v, str) else str(v),
+)
+def test_pathological_outputs_finish_quickly(output: str, letter: str | None) -> None:
+    start = time.perf_counter()
+    assert extract_letter(output, COLORS).letter == letter
+    assert time.perf_counter() - start < 5.0  # was minutes when some scans were quadratic
 
 
 def test_deterministic() -> None:
