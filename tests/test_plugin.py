@@ -231,3 +231,19 @@ def test_xdist_two_workers_write_the_same_scores(bench, tmp_path):
             {x: v for x, v in b[k].items() if x not in strip}
     sa, sb = summary(serial), summary(parallel)
     assert sa["tasks"] == sb["tasks"] and sa["overall"] == sb["overall"]
+
+
+def test_each_xdist_worker_gets_its_own_gpu(pytester, tmp_path):
+    pytester.makepyfile(test_env='''
+import os, pytest
+
+@pytest.mark.parametrize("i", range(8))
+def test_record(i, tmp_path_factory):
+    out = tmp_path_factory.getbasetemp().parent.parent / "seen.txt"
+    with open(out, "a") as f:
+        f.write(os.environ["PYTEST_XDIST_WORKER"] + "=" + os.environ["CUDA_VISIBLE_DEVICES"] + "\\n")
+''')
+    result = pytester.runpytest_subprocess("-n", "2", "--gpus", "4,7", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=8)
+    seen = set(next(pytester.path.parent.rglob("seen.txt")).read_text().split())
+    assert seen == {"gw0=4", "gw1=7"}

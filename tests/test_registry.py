@@ -150,3 +150,11 @@ def test_tiny_adapter_is_a_smoke_model(tmp_path, monkeypatch):
     adapter = create_adapter(ModelSpec(name="tiny:qwen2_5_vl"))
     assert adapter.kind == "smoke"
     assert "SMOKE MODEL" in adapter.describe()["label"]
+
+
+def test_shipped_example_configs_are_valid():
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")):
+        spec = build_spec(None, str(path))
+        assert resolve_family(spec).name  # every example resolves to a family
