@@ -489,6 +489,8 @@ def render_verdict(result: dict) -> list[str]:
                      f"{result['cases']['paired']} paired cases")
         lines += [f"warning (--baseline-force): {w}" for w in result["warnings"]]
         lines += _task_lines(result["tasks"]) + _dimension_lines(result)
+        if result["not_compared"]:
+            lines.append(f"not compared (no paired cases): {', '.join(result['not_compared'])}")
     for row in result["floors"]:
         target = f"{row['name']}" + (f" ({row['task']})" if row["task"] not in
                                       (None, row["name"]) else "")

@@ -209,6 +209,14 @@ def _marks(case) -> list[pytest.MarkDecorator]:
     return marks
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Tell the runner which case comes next, so it can prefetch that video."""
+    params = getattr(getattr(nextitem, "callspec", None), "params", {})
+    upcoming = next((v for v in params.values() if isinstance(v, Case)), None)
+    _state(item.config).upcoming = upcoming
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     state = _state(session.config)

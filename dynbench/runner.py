@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,25 @@ class Runner:
         self.adapter = adapter
         self.cache = cache or FrameCache(settings.root)
         self.resume = resume
+        self._prefetcher: ThreadPoolExecutor | None = None
+
+    def prefetch(self, case: Case | None, current: Case) -> None:
+        """Decode (and let the adapter preprocess) the next video in the background while
+        this case runs; failures surface later, when that case itself runs."""
+        if case is None or case.scene_key == current.scene_key or case.problem:
+            return
+        if self._prefetcher is None:
+            self._prefetcher = ThreadPoolExecutor(1, thread_name_prefix="dynbench-prefetch")
+        self._prefetcher.submit(self._warm, case)
+
+    def _warm(self, case: Case) -> None:
+        try:
+            video = self.video(case)
+            warm = getattr(self.adapter, "warm", None)
+            if warm is not None:
+                warm(video)
+        except Exception:  # noqa: BLE001, S110 - the case reports it when it runs
+            pass
 
     def run(self, case: Case) -> dict[str, Any]:
         """Return the case's record; errors are recorded, not raised."""

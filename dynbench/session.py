@@ -74,6 +74,7 @@ class DynBench:
         self._dataset: Dataset | None = None
         self._partial = None
         self.expected: set[str] = set()
+        self.upcoming: Case | None = None  # the next case of this process, for prefetching
 
     def require_valid(self) -> None:
         """Options are checked lazily, so ``pytest tests/`` never trips over them."""
