@@ -200,7 +200,7 @@ def content_hash(case, root: Path) -> str:
     for path in frames.paths:
         h.update(f"{path.name}:{_size(path)};".encode())
     if case.obj is not None:
-        for (stem, obj), path in sorted(mask_files(root, case.source, case.scene).items()):
+        for (_stem, obj), path in sorted(mask_files(root, case.source, case.scene).items()):
             if obj == case.obj:
                 h.update(f"{path.name}:{_size(path)};".encode())
     return h.hexdigest()[:16]

@@ -241,7 +241,8 @@ import os, pytest
 def test_record(i, tmp_path_factory):
     out = tmp_path_factory.getbasetemp().parent.parent / "seen.txt"
     with open(out, "a") as f:
-        f.write(os.environ["PYTEST_XDIST_WORKER"] + "=" + os.environ["CUDA_VISIBLE_DEVICES"] + "\\n")
+        worker, gpus = os.environ["PYTEST_XDIST_WORKER"], os.environ["CUDA_VISIBLE_DEVICES"]
+        f.write(worker + "=" + gpus + "\\n")
 ''')
     result = pytester.runpytest_subprocess("-n", "2", "--gpus", "4,7", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=8)
