@@ -1,6 +1,6 @@
 """Collection speed: building >= 10,000 cases must take < 3 s (JSON only, no image decoding).
 
-Run: python benchmarks/bench_collect.py [--scenes 1200]
+Run: python benchmarks/bench_collect.py [--scenes 920]
 Generates a JSON-only synthetic dataset, then times, side by side in one run:
   * read_dataset() alone (the reader),
   * `pytest --collect-only` of the benchmark (what a user waits for), minus
@@ -36,7 +36,7 @@ def collect(data: Path, extra: list[str]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scenes", type=int, default=1200)
+    parser.add_argument("--scenes", type=int, default=920, help="~11 cases per scene")
     args = parser.parse_args()
     from dynbench import synth
     from dynbench.data import read_dataset

@@ -260,6 +260,9 @@ class Controller:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session):
+        if session.config.option.collectonly:
+            yield
+            return
         for record in self.state.unfinished():
             self.state.add_record(record)
         if self.state.records:

@@ -248,3 +248,10 @@ def test_record(i, tmp_path_factory):
     result.assert_outcomes(passed=8)
     seen = set(next(pytester.path.parent.rglob("seen.txt")).read_text().split())
     assert seen == {"gw0=4", "gw1=7"}
+
+
+def test_collect_only_writes_no_report_and_marks_nothing(bench, tmp_path):
+    data, out = small_dataset(tmp_path / "d"), tmp_path / "out"
+    result = bench("--data-dir", str(data), "--report-dir", str(out), "--co")
+    assert result.ret == 0
+    assert not out.exists()
