@@ -11,6 +11,7 @@
 #   2. per-family cases: Qwen3-VL-8B and InternVL3-8B-hf, 1 video x 3 questions each,
 #      per-question latency and peak memory, cached vs reference agreement.
 # Everything goes to stdout; with $OUT set, a summary and per-run JSON files go there too.
+# Expected ~3 minutes on an H100 (each run is capped: 60 + 230 + 80 + 80 s at most).
 # Needs only what the GPU machine has (torch, transformers 5.x, torchvision, accelerate).
 set -u
 cd "$(dirname "$0")/.."
@@ -39,7 +40,7 @@ $PY -c "import torch, transformers; print('torch', torch.__version__, 'cuda', to
 # falls back to mapping it by hand when this install is impossible.
 if [ -n "${DRY_RUN:-}" ]; then
   say "DRY_RUN: no editable install"
-elif timeout 90 $PY -m pip install --no-deps --no-build-isolation -q -e . \
+elif timeout 60 $PY -m pip install --no-deps --no-build-isolation -q -e . \
     >/tmp/dynbench-pip.log 2>&1; then
   say "editable install: ok"
 else
@@ -78,8 +79,8 @@ if [ -n "${DRY_RUN:-}" ]; then
 else
   run 230 qwen2_5_vl --model-family qwen2_5_vl --videos 6 --questions 7 --frames 16 \
     --size 640x480 --with-plain
-  run 90 qwen3_vl --model-family qwen3_vl --videos 1 --questions 3 --frames 16 --size 640x480
-  run 90 internvl_hf --model-family internvl_hf --videos 1 --questions 3 --frames 16 \
+  run 80 qwen3_vl --model-family qwen3_vl --videos 1 --questions 3 --frames 16 --size 640x480
+  run 80 internvl_hf --model-family internvl_hf --videos 1 --questions 3 --frames 16 \
     --size 640x480
 fi
 say ""

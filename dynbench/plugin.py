@@ -58,6 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "reference under --protocol reference)")
     add("bound-th", type=float, default=0.008, metavar="X", help="boundary tolerance: <1 "
         "fraction of the diagonal, >=1 pixels (default 0.008)")
+    add("qa-mode", default="generate", choices=("generate", "logits"), help="generate "
+        "(default): free-text answers; logits: rank the option letters by next-token logits "
+        "(a different protocol, named in the report)")
     add("seed", type=int, default=0, help="seed of the chance baseline (default 0)")
     add("resume", action="store_true", help="reuse finished case results of an earlier run "
         "with the same model, settings and data (recomputes anything that changed)")
@@ -154,6 +157,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 def _explicit_dynbench_options(config: pytest.Config) -> bool:
     defaults = {"protocol": "fair", "bound_th": 0.008, "seed": 0, "save_masks": False,
+                "qa_mode": "generate",
                 "resume": False, "gpus_per_worker": 1,
                 "progress_every": 30.0, "baseline_force": False}
     return any(value is not None and value != defaults.get(name[len("dynbench_"):], None)
@@ -290,8 +294,10 @@ class Controller:
             return
         tr = terminalreporter
         model = self.summary["model"]
+        settings = self.summary["settings"]
+        mode = "" if settings.get("qa_mode", "generate") == "generate" else " qa_mode=logits"
         tr.write_sep("=", f"Dyn-Bench: {model.get('label') or model['name']} "
-                          f"[{model.get('kind')}] protocol={self.summary['settings']['protocol']}")
+                          f"[{model.get('kind')}] protocol={settings['protocol']}{mode}")
         for line in _table(self.summary):
             tr.write_line(line)
         for err in self.summary["errors"][:20]:

@@ -117,11 +117,20 @@ class Runner:
 
     def run_qa(self, case: Case, video: Video) -> dict[str, Any]:
         request = QARequest(case.id, case.question, format_options(case.options), case.prompt)
-        output, facts = self._call(self.adapter.answer, video, request)
+        output, facts = self._call(self._qa_method(), video, request)
         if not isinstance(output, str):
             raise TypeError(f"adapter returned {type(output).__name__}, expected text")
         result = score_qa(case, output, self.settings.scoring)
         return {"prompt": case.prompt, "output": output, "truth": case.truth, **result, **facts}
+
+    def _qa_method(self):
+        if self.settings.scoring.qa_mode == "generate":
+            return self.adapter.answer
+        method = getattr(self.adapter, "answer_logits", None)
+        if method is None:
+            raise NotImplementedError(f"{self.adapter.family} does not support --qa-mode logits "
+                                      "(transformers-native families do)")
+        return method
 
     def run_mask(self, case: Case, video: Video) -> dict[str, Any]:
         truth = load_truth_masks(self.settings.root, case.source, case.scene, case.obj,

@@ -19,9 +19,11 @@ class ScoringSettings:
     protocol: str = "fair"  # "reference" reproduces the reference code's answer matching
     jf_mode: str = "davis"  # or "reference" (the reference code's boundary measure)
     bound_th: float = 0.008
+    qa_mode: str = "generate"  # "logits": options ranked by next-token letter logits
 
     def as_dict(self) -> dict:
-        return {"protocol": self.protocol, "jf_mode": self.jf_mode, "bound_th": self.bound_th}
+        return {"protocol": self.protocol, "jf_mode": self.jf_mode, "bound_th": self.bound_th,
+                "qa_mode": self.qa_mode}
 
 
 def score_qa(case: Case, output: str, settings: ScoringSettings) -> dict:

@@ -44,7 +44,8 @@ def spec_from_options(config: pytest.Config) -> ModelSpec:
 def scoring_from_options(config: pytest.Config) -> ScoringSettings:
     protocol = _opt(config, "protocol")
     jf_mode = _opt(config, "jf_mode") or ("reference" if protocol == "reference" else "davis")
-    return ScoringSettings(protocol=protocol, jf_mode=jf_mode, bound_th=_opt(config, "bound_th"))
+    return ScoringSettings(protocol=protocol, jf_mode=jf_mode, bound_th=_opt(config, "bound_th"),
+                           qa_mode=_opt(config, "qa_mode"))
 
 
 class DynBench:

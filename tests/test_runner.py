@@ -130,3 +130,19 @@ def test_prefetch_warms_the_next_video(data):
     runner(root, same).prefetch(cases["cameraqa/srcA/street_cross_02/q1"],
                                 cases["cameraqa/srcA/street_cross_02/q0"])
     assert not same.warmed.wait(0.2)  # same video: nothing to prefetch
+
+
+def test_qa_mode_logits_uses_the_adapter_logit_path(data):
+    from dynbench.scoring import ScoringSettings
+
+    root, cases = data
+    case = cases["cameraqa/srcA/street_cross_02/q0"]
+
+    class Ranked(Recording):
+        def answer_logits(self, video, request):
+            return "C"
+
+    logits = ScoringSettings(qa_mode="logits")
+    assert runner(root, Ranked(), scoring=logits).run(case)["extracted"] == "C"
+    record = runner(root, Recording(), scoring=logits).run(case)
+    assert record["status"] == "error" and "does not support --qa-mode logits" in record["error"]
