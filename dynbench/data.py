@@ -88,12 +88,14 @@ def split_stem(stem: str) -> tuple[str, str]:
 
 
 def iter_task_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """(source, path) of every task JSON, sorted, skipping frame-sampling files."""
+    """(source, path) of every task JSON, skipping frame-sampling files, ordered by
+    (scene, task) so that all cases of a video are adjacent (frames decode once)."""
     base = root / "multi_json"
     for source in sorted(p.name for p in os.scandir(base) if p.is_dir()):
-        for entry in sorted(os.scandir(base / source), key=lambda e: e.name):
-            if entry.name.endswith(".json") and SKIP_MARKER not in entry.name:
-                yield source, Path(entry.path)
+        names = [e.name for e in os.scandir(base / source)
+                 if e.name.endswith(".json") and SKIP_MARKER not in e.name]
+        for name in sorted(names, key=lambda n: split_stem(n[:-len(".json")])):
+            yield source, base / source / name
 
 
 def read_dataset(root: Path) -> Dataset:

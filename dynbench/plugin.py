@@ -183,12 +183,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                                            for c in cases])
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop the placeholder item pytest makes for an empty case list (e.g. no data errors)."""
+    """Drop the placeholder item pytest makes for an empty case list (e.g. no data errors),
+    and run the cases video by video (QA and mask cases of a scene together), so each
+    video's frames are decoded once."""
     empty = [i for i in items if _is_empty_case_item(i)]
     if empty:
         config.hook.pytest_deselected(items=empty)
         items[:] = [i for i in items if not _is_empty_case_item(i)]
+    slots = [n for n, item in enumerate(items) if _case_of(item) is not None]
+    first_seen: dict[str, int] = {}
+    for n in slots:
+        first_seen.setdefault(_case_of(items[n]).scene_key, len(first_seen))
+    ordered = sorted((items[n] for n in slots), key=lambda i: first_seen[_case_of(i).scene_key])
+    for n, item in zip(slots, ordered, strict=True):
+        items[n] = item
 
 
 def _is_empty_case_item(item: pytest.Item) -> bool:
@@ -213,12 +223,37 @@ def _marks(case) -> list[pytest.MarkDecorator]:
     return marks
 
 
+def _case_of(item: pytest.Item | None) -> Case | None:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return next((v for v in params.values() if isinstance(v, Case)), None)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """In a serial run the item order is the run order: map each case to the first case of
+    the next video, so that video can be prepared while this one's questions run."""
+    state = _state(session.config)
+    next_video: Case | None = None
+    following: Case | None = None
+    for item in reversed(session.items):
+        case = _case_of(item)
+        if case is None:
+            continue
+        if following is not None and following.scene_key != case.scene_key:
+            next_video = following
+        state.lookahead[item.nodeid] = next_video
+        following = case
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """Tell the runner which case comes next, so it can prefetch that video."""
-    params = getattr(getattr(nextitem, "callspec", None), "params", {})
-    upcoming = next((v for v in params.values() if isinstance(v, Case)), None)
-    _state(item.config).upcoming = upcoming
+    """Tell the runner which video comes next, so it can prefetch it. Under xdist only the
+    immediate next item of this worker is known."""
+    state = _state(item.config)
+    if state.is_controller and item.nodeid in state.lookahead:
+        state.upcoming = state.lookahead[item.nodeid]
+    else:
+        state.upcoming = _case_of(nextitem)
 
 
 @pytest.hookimpl(trylast=True)

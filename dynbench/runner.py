@@ -59,12 +59,15 @@ class Runner:
         self.cache = cache or FrameCache(settings.root)
         self.resume = resume
         self._prefetcher: ThreadPoolExecutor | None = None
+        self._prefetched: str | None = None
 
     def prefetch(self, case: Case | None, current: Case) -> None:
         """Decode (and let the adapter preprocess) the next video in the background while
         this case runs; failures surface later, when that case itself runs."""
-        if case is None or case.scene_key == current.scene_key or case.problem:
+        if case is None or case.scene_key in (current.scene_key, self._prefetched) or \
+                case.problem:
             return
+        self._prefetched = case.scene_key
         if self._prefetcher is None:
             self._prefetcher = ThreadPoolExecutor(1, thread_name_prefix="dynbench-prefetch")
         self._prefetcher.submit(self._warm, case)

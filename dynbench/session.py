@@ -75,7 +75,8 @@ class DynBench:
         self._dataset: Dataset | None = None
         self._partial = None
         self.expected: set[str] = set()
-        self.upcoming: Case | None = None  # the next case of this process, for prefetching
+        self.upcoming: Case | None = None  # the next video's case, for prefetching
+        self.lookahead: dict[str, Case | None] = {}  # node id -> first case of the next video
 
     def require_valid(self) -> None:
         """Options are checked lazily, so ``pytest tests/`` never trips over them."""

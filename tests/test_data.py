@@ -134,3 +134,12 @@ def test_bundled_sample_reads_cleanly():
     assert not [c.problem for c in cases if c.problem]
     assert json.loads((root / "multi_json").joinpath(cases[0].json_path.split("/", 1)[1])
                       .read_text()) is not None
+
+
+def test_cases_of_a_video_are_adjacent(tmp_path):
+    for scene in ("a", "a_b", "a_p"):
+        write_scene(tmp_path, "s", scene, qa={"qa": [QUESTION], "cameraqa": [QUESTION]},
+                    objects={"objmask": {"obj_1": OBJECT}})
+    scenes = [c.scene for c in read_dataset(tmp_path).cases]
+    runs = [s for i, s in enumerate(scenes) if i == 0 or scenes[i - 1] != s]
+    assert runs == ["a", "a_b", "a_p"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
@@ -146,3 +147,28 @@ def test_qa_mode_logits_uses_the_adapter_logit_path(data):
     assert runner(root, Ranked(), scoring=logits).run(case)["extracted"] == "C"
     record = runner(root, Recording(), scoring=logits).run(case)
     assert record["status"] == "error" and "does not support --qa-mode logits" in record["error"]
+
+
+def test_serial_lookahead_names_the_next_video(pytester, tmp_path):
+    from pathlib import Path
+
+    data = small_dataset(tmp_path / "d")
+    bench = (Path(__file__).parents[1] / "bench_tests/test_dynbench.py").read_text()
+    pytester.makepyfile(test_dynbench=bench)
+    pytester.makeconftest('''
+import json
+from dynbench.plugin import _state
+
+def pytest_collection_finish(session):
+    pass
+
+def pytest_sessionfinish(session):
+    state = _state(session.config)
+    seen = {k.split("[")[1][:-1]: (v.scene if v else None) for k, v in state.lookahead.items()}
+    open("lookahead.json", "w").write(json.dumps(seen))
+''')
+    pytester.runpytest("--data-dir", str(data), "--report-dir", str(tmp_path / "o"), "-p",
+                       "no:cacheprovider")
+    seen = json.loads((pytester.path / "lookahead.json").read_text())
+    assert seen["qa/srcA/park/q0"] == "street_cross_02"
+    assert seen["cameraqa/srcA/street_cross_02/q0"] is None  # the last video
