@@ -54,27 +54,6 @@ def make_video(key: str, n: int, size: tuple[int, int], seed: int) -> Video:
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from dynbench.tiny import native
-
-    root = tmp_path_factory.mktemp("tiny-throughput")
-    built: dict[str, Path] = {}
-
-    def get(name: str) -> Path:
-        if name not in built:
-            folder = root / name
-            folder.mkdir()
-            getattr(native, f"build_{name}")(folder)
-            built[name] = folder
-        return built[name]
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setenv("HF_HOME", str(root / "hf-home"))
-        yield get
-
-
-@pytest.fixture(scope="module")
 def adapters(tiny):
     """(cached, plain) adapters per family, loaded once for the module."""
     loaded: dict[tuple[str, bool], object] = {}
