@@ -1,0 +1,5 @@
+"""Entry point for ``python -m dynbench.synth``."""
+
+from dynbench.synth.cli import main
+
+raise SystemExit(main())

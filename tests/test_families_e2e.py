@@ -1,0 +1,61 @@
+"""Every family through pytest on a small dataset, via its real loading code (tiny models).
+
+QA cases must produce text and a parsed-or-unparsed letter; segmentation families must
+return masks aligned with exactly the frames they were shown; QA-only families skip mask
+cases as not applicable.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dynbench.tiny import ADAPTER_OF, tiny_names
+from tests.builders import small_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+SEGMENTING = {"sa2va", "sa2va_qwen", "unipixel"}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return small_dataset(tmp_path_factory.mktemp("e2e-data"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DYNBENCH_TINY_CACHE", str(tmp_path_factory.mktemp("tiny-cache")))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        yield
+
+
+@pytest.mark.parametrize("name", tiny_names())
+def test_family_runs_end_to_end(name, dataset, pytester, tmp_path):
+    pytester.makepyfile(test_dynbench=(ROOT / "bench_tests/test_dynbench.py").read_text())
+    out = tmp_path / "out"
+    # one process per model, as in real use
+    result = pytester.runpytest_subprocess("--model", f"tiny:{name}", "--data-dir",
+                                           str(dataset), "--report-dir", str(out),
+                                           "--max-frames", "3", "-p", "no:cacheprovider")
+    rows = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+    errors = [r["error"] for r in rows if r["status"] == "error"]
+    assert not errors, errors
+    summary = json.loads((out / "report.json").read_text())["dynbench"]
+    assert summary["model"]["kind"] == "smoke"
+    assert summary["model"]["family"] == ADAPTER_OF.get(name, name).split("_qwen")[0]
+    qa = [r for r in rows if r["kind"] == "qa"]
+    assert qa and all(isinstance(r["output"], str) and r["frames"] == [0, 2, 3] or
+                      r["frames"] == [0, 1, 3] for r in qa)
+    assert all(r["extracted"] is not None or r["unparsed"] for r in qa)
+    masks = [r for r in rows if r["kind"] == "mask"]
+    if name in SEGMENTING:
+        assert masks and all(r["status"] == "ok" and len(r["per_frame_j"]) == len(r["frames"])
+                             == 3 for r in masks)
+    else:
+        assert masks and all(r["status"] == "n/a" for r in masks)
+        assert all(summary["tasks"][t]["score"] is None for t in ("objmask", "cameramask"))
+    result.assert_outcomes(passed=len(qa) + (len(masks) if name in SEGMENTING else 0),
+                           skipped=0 if name in SEGMENTING else len(masks))
