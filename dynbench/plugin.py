@@ -38,11 +38,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("model-config", metavar="FILE", help="model config yaml (name, alias, torch_dtype, ...)")
     add("alias", metavar="ORG/NAME", help="evaluate a renamed local folder as this hub id")
     add("adapter", metavar="FAMILY", help="force a model family (see `dynbench families`)")
-    add("device", help="cuda, cuda:1, cpu (default: cuda when available)")
-    add("dtype", help="auto, bf16, fp16, fp32 (default auto)")
-    add("attn", help="auto, flash_attention_2, sdpa, eager (default auto)")
+    add("device", metavar="DEVICE", help="cuda, cuda:1, cpu (default: cuda when available)")
+    add("dtype", metavar="DTYPE", help="auto, bf16, fp16, fp32 (default auto)")
+    add("attn", metavar="IMPL", help="auto, flash_attention_2, sdpa, eager (default auto)")
     add("cache-dir", metavar="DIR", help="Hugging Face cache dir for model files")
-    add("revision", help="model revision (branch, tag or commit)")
+    add("revision", metavar="REV", help="model revision (branch, tag or commit)")
     add("task", metavar="LIST", help="exact tasks, comma separated: cameraqa,cameramask,qa,"
         "objmask,sceneqa,scenemask (unlike -k qa, which matches every QA task)")
     add("limit", type=int, metavar="N", help="first N cases of each task (deterministic)")
@@ -61,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("qa-mode", default="generate", choices=("generate", "logits"), help="generate "
         "(default): free-text answers; logits: rank the option letters by next-token logits "
         "(a different protocol, named in the report)")
-    add("seed", type=int, default=0, help="seed of the chance baseline (default 0)")
+    add("seed", type=int, default=0, metavar="N", help="seed of the chance baseline (default 0)")
     add("resume", action="store_true", help="reuse finished case results of an earlier run "
         "with the same model, settings and data (recomputes anything that changed)")
     add("resume-dir", metavar="DIR", help="where --resume keeps results (default "
