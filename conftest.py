@@ -13,5 +13,7 @@ def pytest_report_header(config):
     if STATE not in config.stash:
         return None
     state = config.stash[STATE]
+    if state.error:
+        return f"dynbench: {state.error}"
     model = f"predictions {state.predictions}" if state.predictions else state.spec.name
     return f"dynbench: data {state.root} | model {model} | report {state.report_dir}"

@@ -55,6 +55,8 @@ class DynBench:
         self.error: str | None = None
         self.predictions = _opt(config, "predictions")
         self.family = "predictions"
+        self.root: Path | None = None  # set below; None only when the options are invalid
+        self.tasks: tuple[str, ...] = ()
         try:
             self.root = resolve_root(_opt(config, "data_dir"))
             self.spec = spec_from_options(config)
@@ -71,7 +73,6 @@ class DynBench:
         self.report_dir = self._report_dir()
         self.records: dict[str, dict] = {}
         self.model_facts: dict[str, Any] = {}
-        self.started = time.time()
         self._dataset: Dataset | None = None
         self._partial = None
         self.expected: set[str] = set()
