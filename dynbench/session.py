@@ -61,6 +61,10 @@ class DynBench:
             self.root = resolve_root(_opt(config, "data_dir"))
             self.spec = spec_from_options(config)
             self.tasks = parse_task_list(_opt(config, "task"))
+            if _opt(config, "protocol") == "reference" and self.spec.max_frames:
+                raise ValueError("--protocol reference reproduces the reference code, which "
+                                 "shows every frame; drop --max-frames (or max_frames in the "
+                                 "model config), or use --jf-mode reference alone")
             if self.predictions is None:
                 from dynbench.adapters.registry import resolve_family
 

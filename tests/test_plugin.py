@@ -255,3 +255,17 @@ def test_collect_only_writes_no_report_and_marks_nothing(bench, tmp_path):
     result = bench("--data-dir", str(data), "--report-dir", str(out), "--co")
     assert result.ret == 0
     assert not out.exists()
+
+
+def test_reference_protocol_shows_all_frames(bench, tmp_path):
+    data = small_dataset(tmp_path / "d")
+    result = bench("--data-dir", str(data), "--protocol", "reference", "--max-frames", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--protocol reference*drop --max-frames*"])
+    ok = bench("--data-dir", str(data), "--protocol", "reference", "--report-dir",
+               str(tmp_path / "o"))
+    assert ok.ret == 0
+    s = summary(tmp_path / "o")
+    assert s["settings"]["protocol"] == "reference" and s["settings"]["jf_mode"] == "reference"
+    assert all(r["method"] == "reference_first_token" for r in samples(tmp_path / "o").values()
+               if r["kind"] == "qa")
