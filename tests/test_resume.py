@@ -52,9 +52,12 @@ def run(project: Path, cmd: list[str], slow: float = 0.0) -> subprocess.Complete
     return subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=300)
 
 
+def read_rows(out: Path) -> list[dict]:
+    return [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+
+
 def samples(out: Path) -> dict[str, dict]:
-    rows = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
-    return {r["id"]: {k: v for k, v in r.items() if k not in VOLATILE} for r in rows}
+    return {r["id"]: {k: v for k, v in r.items() if k not in VOLATILE} for r in read_rows(out)}
 
 
 def cached_lines(cache: Path) -> int:
@@ -88,7 +91,7 @@ def test_killed_run_resumes_to_the_same_report(tmp_path):
 
     result = run(project, command(data, cache, out))
     assert result.returncode == 0, result.stdout[-3000:]
-    rows = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+    rows = read_rows(out)
     assert sum(bool(r.get("resumed")) for r in rows) == finished  # nothing finished recomputed
     assert samples(out) == reference
     final = json.loads((out / "summary.json").read_text())
@@ -102,13 +105,13 @@ def test_changed_model_settings_invalidate_the_cache(tmp_path):
     cache = tmp_path / "cache"
     assert run(project, command(data, cache, tmp_path / "a")).returncode == 0
     again = run(project, command(data, cache, tmp_path / "b"))
-    rows = [json.loads(x) for x in (tmp_path / "b/samples.jsonl").read_text().splitlines()]
+    rows = read_rows(tmp_path / "b")
     assert again.returncode == 0 and all(r.get("resumed") for r in rows)
     changed = run(project, command(data, cache, tmp_path / "c", "--seed", "5"))
-    rows = [json.loads(x) for x in (tmp_path / "c/samples.jsonl").read_text().splitlines()]
+    rows = read_rows(tmp_path / "c")
     assert changed.returncode == 0 and not any(r.get("resumed") for r in rows)
     rescored = run(project, command(data, cache, tmp_path / "d", "--protocol", "reference"))
-    rows = [json.loads(x) for x in (tmp_path / "d/samples.jsonl").read_text().splitlines()]
+    rows = read_rows(tmp_path / "d")
     assert rescored.returncode == 0 and not any(r.get("resumed") for r in rows)
 
 
@@ -123,7 +126,7 @@ def test_changed_case_content_is_recomputed(tmp_path):
     items[0]["question"] += " (edited)"
     qa_file.write_text(json.dumps(items))
     assert run(project, command(data, cache, tmp_path / "b")).returncode == 0
-    rows = [json.loads(x) for x in (tmp_path / "b/samples.jsonl").read_text().splitlines()]
+    rows = read_rows(tmp_path / "b")
     fresh = [r["id"] for r in rows if not r.get("resumed")]
     scene = qa_file.name.rsplit("_", 1)[0]
     assert fresh == [f"qa/{qa_file.parent.name}/{scene}/q0"]
