@@ -183,12 +183,23 @@ def _qa_fields(base: dict, i: int, item) -> dict:
     except ValueError as exc:
         return {"question": question, "problem": f"{where}: {exc}"}
     letters = [o.letter for o in parsed]
-    truth = answer.strip().strip(".()").upper() if isinstance(answer, str) else None
+    truth = _truth_letter(answer)
     if truth not in letters:
         return {"question": question, "options": parsed,
                 "problem": f"{where}: answer {answer!r} is not among the option letters "
                            f"{', '.join(letters)}"}
     return {"question": question, "options": parsed, "truth": truth}
+
+
+ANSWER_LETTER = re.compile(r"^\(?([A-Za-z])\)?(?:[.):]\s*.*)?$", re.DOTALL)
+
+
+def _truth_letter(answer) -> str | None:
+    """The ground-truth letter from "B", "b", "(B)", "B." or "B. the option text"."""
+    if not isinstance(answer, str):
+        return None
+    m = ANSWER_LETTER.match(answer.strip())
+    return m.group(1).upper() if m else None
 
 
 OBJ_NUMBER = re.compile(r"(\d+)$")

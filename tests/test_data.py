@@ -143,3 +143,18 @@ def test_cases_of_a_video_are_adjacent(tmp_path):
     scenes = [c.scene for c in read_dataset(tmp_path).cases]
     runs = [s for i, s in enumerate(scenes) if i == 0 or scenes[i - 1] != s]
     assert runs == ["a", "a_b", "a_p"]
+
+
+@pytest.mark.parametrize("answer, truth", [("B", "B"), ("b", "B"), ("(B)", "B"), ("B.", "B"),
+                                           ("B. right", "B"), (" c ", "C"), ("B)", "B")])
+def test_answer_letter_forms(tmp_path, answer, truth):
+    write_scene(tmp_path, "s", "x", qa={"qa": [{**QUESTION, "answer": answer}]}, objects={})
+    (case,) = read_dataset(tmp_path).cases
+    assert case.problem is None and case.truth == truth
+
+
+@pytest.mark.parametrize("answer", ["right", "BC", "", None, 2, "B C"])
+def test_unusable_answers_are_named(tmp_path, answer):
+    write_scene(tmp_path, "s", "x", qa={"qa": [{**QUESTION, "answer": answer}]}, objects={})
+    (case,) = read_dataset(tmp_path).cases
+    assert "is not among the option letters" in case.problem
