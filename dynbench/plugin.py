@@ -23,13 +23,17 @@ STATE = pytest.StashKey[DynBench]()
 GATE = pytest.StashKey["gate.GateSetup | None"]()
 # fixture -> case kinds it runs; file-level problems of unknown kind run (and fail) as QA cases
 CASE_FIXTURES = {"qa_case": ("qa", "data"), "mask_case": ("mask",)}
+OPTION_DEFAULTS: dict[str, object] = {}  # option dest -> default, filled by pytest_addoption
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("dynbench", "Dyn-Bench video VLM benchmark")
 
     def add(name: str, **kw) -> None:
-        g.addoption(f"--{name}", dest="dynbench_" + name.replace("-", "_"), **kw)
+        dest = "dynbench_" + name.replace("-", "_")
+        OPTION_DEFAULTS[dest] = kw.get("default", False if kw.get("action") == "store_true"
+                                       else None)
+        g.addoption(f"--{name}", dest=dest, **kw)
 
     add("data-dir", metavar="DIR", help="dataset root (frames/ masks/ multi_json/); "
         "default $DYNBENCH_DATA, else the bundled sample data")
@@ -156,12 +160,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 def _explicit_dynbench_options(config: pytest.Config) -> bool:
-    defaults = {"protocol": "fair", "bound_th": 0.008, "seed": 0, "save_masks": False,
-                "qa_mode": "generate",
-                "resume": False, "gpus_per_worker": 1,
-                "progress_every": 30.0, "baseline_force": False}
-    return any(value is not None and value != defaults.get(name[len("dynbench_"):], None)
-               for name, value in vars(config.option).items() if name.startswith("dynbench_"))
+    """Did the user ask for a benchmark run (any dynbench option off its default)?"""
+    return any(getattr(config.option, dest, default) != default
+               for dest, default in OPTION_DEFAULTS.items())
 
 
 def pytest_configure_node(node) -> None:

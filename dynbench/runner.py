@@ -177,12 +177,16 @@ def checked_masks(seg: Segmentation, shown: int) -> np.ndarray | None:
     return masks.astype(bool, copy=False)
 
 
+def failed_score(kind: str) -> dict[str, Any]:
+    """What an errored case scores: wrong, or J&F 0 (it stays in the task's n)."""
+    return {"correct": False} if kind == "qa" else {"j": 0.0, "f": 0.0, "jf": 0.0}
+
+
 def error_fields(case: Case, exc: BaseException, settings: RunSettings) -> dict[str, Any]:
     """An error record: scored 0 / wrong, with a message naming the case and the cause."""
     message = error_message(case, exc, settings)
-    score = {"correct": False, "truth": case.truth} if case.kind == "qa" else {"j": 0.0,
-                                                                                 "f": 0.0,
-                                                                                 "jf": 0.0}
+    score = {**failed_score(case.kind), "truth": case.truth} if case.kind == "qa" \
+        else failed_score(case.kind)
     tb = None if isinstance(exc, DataError) else "".join(
         traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-4))
     return {"status": "error", "error": message, "error_type": type(exc).__name__,

@@ -20,7 +20,7 @@ from dynbench.adapters.base import Adapter
 from dynbench.data import Case, DataError, Dataset, read_dataset, resolve_root
 from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
 from dynbench.resume import ResumeCache, model_key, scoring_key
-from dynbench.runner import RunSettings
+from dynbench.runner import RunSettings, failed_score
 from dynbench.scoring import ScoringSettings
 from dynbench.tasks import TASKS, parse_task_list
 
@@ -218,7 +218,7 @@ class DynBench:
 def error_record(case_id: str, message: str) -> dict[str, Any]:
     task = case_id.split("/", 1)[0]
     kind = TASKS[task].kind if task in TASKS else "data"
-    score = {"correct": False} if kind == "qa" else {"j": 0.0, "f": 0.0, "jf": 0.0}
+    score = failed_score(kind)
     return {"id": case_id, "task": task, "kind": kind,
             "dimension": TASKS[task].dimension if task in TASKS else None,
             "status": "error", "error": message, "notes": [], "file_problem": False, **score}
