@@ -17,6 +17,15 @@ QA = "qa"
 MASK = "mask"
 
 
+class LoadError(Exception):
+    """The model cannot be loaded or run here.
+
+    Raised before any case runs; the message names the model, the cause and the exact fix
+    (an install command, an option to change), because the run stops on it once instead of
+    failing every case.
+    """
+
+
 @dataclass
 class Video:
     """The frames a model is shown, with the source frame index of each one."""
