@@ -130,7 +130,7 @@ def fmt_score(entry: dict | None) -> str:
 def render_table(summary: dict) -> list[str]:
     """Per-dimension table for the terminal."""
     tasks = summary["tasks"]
-    lines = [f"{'dimension':<15} {'QA accuracy %':<32} {'mask J&F %':<32}"]
+    lines = [f"{'dimension':<15} {'QA accuracy %':<32} mask J&F %"]
     for dim in DIMENSIONS:
         qa = next(t for t, s in TASKS.items() if s.dimension == dim and s.kind == "qa")
         mask = next(t for t, s in TASKS.items() if s.dimension == dim and s.kind == "mask")
