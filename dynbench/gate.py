@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from dynbench import stats
 from dynbench.records import case_value, is_scored, video_of
@@ -248,9 +251,10 @@ def score_problems(records: list[dict], who: str) -> list[str]:
 
 def _valid_score(record: dict) -> bool:
     if TASKS[record["task"]].kind == "qa":
-        return isinstance(record.get("correct"), bool)
+        return isinstance(record.get("correct"), (bool, np.bool_))
     jf = record.get("jf")
-    return isinstance(jf, (int, float)) and not isinstance(jf, bool) and 0.0 <= jf <= 1.0
+    return isinstance(jf, numbers.Real) and not isinstance(jf, (bool, np.bool_)) and \
+        0.0 <= jf <= 1.0
 
 
 def _duplicates(ids: list[str]) -> list[str]:
@@ -396,7 +400,7 @@ def compare_runs(summary: dict, records: list[dict], baseline: Run, max_drop: fl
                       "only_baseline": len(base_ids - cur_ids)},
             "not_compared": sorted({*summary.get("tasks", {}),
                                     *baseline.summary.get("tasks", {})} - set(tasks)),
-            "notes": _baseline_error_notes(pairs)}
+            "notes": _baseline_error_notes(pairs), "problems": pairing_problems(pairs, tasks)}
 
 
 def _baseline_error_notes(pairs: dict[str, list[Pair]]) -> list[str]:
@@ -498,11 +502,9 @@ def evaluate(setup: GateSetup, summary: dict, records: list[dict]) -> dict:
         result.update(compare_runs(summary, records, setup.baseline, setup.max_drop,
                                    setup.alpha))
         result["baseline"] = _baseline_facts(setup.baseline)
-        unusable = pairing_problems(paired_values(records, setup.baseline.records),
-                                    result["tasks"])
-        if unusable:
-            return {**result, "status": "refused", "problems": unusable,
-                    "message": unusable_message(setup.baseline.folder, unusable)}
+        if result["problems"]:
+            return {**result, "status": "refused",
+                    "message": unusable_message(setup.baseline.folder, result["problems"])}
         result["regressions"] = _with_verdict(result["tasks"], "regression")
         result["insufficient"] = _with_verdict(result["tasks"], "insufficient")
     result["floor_violations"] = [_floor_label(r) for r in result["floors"]
