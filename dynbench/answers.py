@@ -54,6 +54,7 @@ with that reason.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -206,11 +207,15 @@ _MENTION = re.compile(r"(?<![\w'’-])([A-Z])(?![A-Za-z0-9]|['’][A-Za-z]|-\w|\
 _MAX_JOINED = 26  # "A, B, C, ..." is read this far
 _LOOKAHEAD = 400  # characters read after a letter or phrase: bounds work on long outputs
 _TEXT_EDGE = " \t\n.,;:!?\"'`*_“”‘’「」『』。、{}"
-_SPACES = re.compile(r"\s+")
 
 
 def _norm_text(text: str) -> str:
-    return _SPACES.sub(" ", text.casefold()).strip(_TEXT_EDGE)
+    return " ".join(text.casefold().split()).strip(_TEXT_EDGE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _norm_option(text: str) -> str:
+    return _norm_text(text)
 
 
 def _standalone(raw: str, rest: str, options: Sequence[Option], strict: bool) -> bool:
@@ -287,7 +292,7 @@ def _match_text(text: str, options: Sequence[Option]) -> frozenset[str]:
     norm = _norm_text(text)
     if not norm:
         return frozenset()
-    return frozenset(o.letter for o in options if _norm_text(o.text) == norm)
+    return frozenset(o.letter for o in options if _norm_option(o.text) == norm)
 
 
 # ---------------------------------------------------------------- rules
@@ -317,7 +322,7 @@ _HEDGE = re.compile(
 _ADVERBS = re.compile(
     r"(?:[\s,]*\b(?:clearly|probably|most\s+likely|likely|definitely|certainly|obviously"
     r"|surely|indeed|actually|simply|undoubtedly|perhaps|maybe|possibly|presumably"
-    r"|apparently|evidently|really|then|therefore|thus|just|again|also)\b)*",
+    r"|apparently|evidently|really|then|therefore|thus|just|again|also)\b){0,3}",
     re.I,
 )
 _NOT_AFTER = re.compile(r"[\s,]*(?:not|never)\b", re.I)
@@ -400,8 +405,8 @@ def _phrase_letters(region: str, pattern: re.Pattern, options: Sequence[Option])
         line = _line_after(region, pos)
         strict = pattern is not _ANSWER_IS or m.group().rstrip()[-1:] in ":="
         found = _read_choice(line, options, strict) or _match_text(line, options)
-        sentence = _SENTENCE_END.split(line, 1)[0]
-        letters |= found or _match_text(sentence, options)
+        end = _SENTENCE_END.search(line)
+        letters |= found or (_match_text(line[: end.start()], options) if end else found)
     return letters
 
 

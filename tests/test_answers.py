@@ -457,6 +457,22 @@ def test_pathological_outputs_finish_quickly(output: str, letter: str | None) ->
     assert time.perf_counter() - start < 5.0  # was minutes when some scans were quadratic
 
 
+@pytest.mark.parametrize(
+    ("output", "letter"),
+    [
+        ("选" * 50_000, None),  # one cue per character
+        ("Probably " * 10_000, None),  # each hedge once read every later one as an adverb
+        ('{"answer": ' * 10_000, None),
+        ("### Answer\n" * 10_000, None),
+        ("A. red\nB. blue\nC. green\nD. yellow\n" * 3_000 + "B", "B"),  # echoed options
+        ("The answer is " + "clearly " * 20_000 + "B", None),  # at most three adverbs
+    ],
+    ids=lambda v: v[:12] if isinstance(v, str) else str(v),
+)
+def test_pathological_cues_are_read_in_bounded_work(output: str, letter: str | None) -> None:
+    assert extract_letter(output, COLORS).letter == letter
+
+
 def test_deterministic() -> None:
     text = "<think>A or C</think> Final answer: (c)"
     assert {extract_letter(text, COLORS) for _ in range(5)} == {Extraction("C", "answer_is")}
