@@ -15,7 +15,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from dynbench.adapters.base import Adapter
+from dynbench.modelspec import ModelSpec
+from dynbench.reference.listing import read_dataset
+from dynbench.reference.runner import ReferencePredictions
+from dynbench.report import aggregate
+from dynbench.runner import RunSettings, make_runner
+from dynbench.scoring import ScoringSettings
+
 SIZE = (32, 24)  # (W, H) of frames
+REFERENCE = ScoringSettings(protocol="reference", jf_mode="reference")
 
 
 def box(size: tuple[int, int], n: int, shift: int = 0) -> np.ndarray:
@@ -181,6 +190,16 @@ def mask_scenes(w: World) -> None:
     _mask_scene(w, "srcA", "unnumbered", ["b_shot.jpg", "a_shot.jpg", "c_shot.jpg"], "obj1")
     w.task("srcA", "unnumbered_objmask.json", {"obj_1": OBJ})
     w.predict("objmask/srcA/unnumbered/obj1", _good([0, 1, 2]))
+
+    # frame 0 has no truth: the official all-zero mask is 480x640, and a 960x1280 prediction
+    # holding one dot keeps it at that size (nearest picks odd pixels), J = F = 0 there
+    w.frames("srcA", "dot", _numbered(2))
+    w.mask("srcA", "dot", "frame_0001_obj1.png", box(SIZE, 1))
+    w.task("srcA", "dot_cameramask.json", {"obj_1": OBJ})
+    dot = np.zeros((960, 1280), dtype=np.uint8)
+    dot[1, 1] = 255
+    big = np.array(Image.fromarray(box(SIZE, 1)).resize((1280, 960), Image.NEAREST))
+    w.predict("cameramask/srcA/dot/obj1", {0: dot, 1: big})
 
     gt_oddities(w)
     prediction_oddities(w)
@@ -348,3 +367,25 @@ def random_world(base: Path, seed: int) -> World:
     if rng.random() < 0.5:
         w.task("src", f"gone_{seed}_objmask.json", {"obj_1": OBJ})
     return w.close()
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def run_reference(root: Path, adapter: Adapter) -> tuple[dict[str, dict], dict]:
+    """The suite's reference pipeline in process: official listing, runner, aggregation."""
+    adapter.load()
+    runner = make_runner(RunSettings(root=root, scoring=REFERENCE), adapter)
+    records = [runner.run(case) for case in read_dataset(root).cases]
+    summary = aggregate(records, model={"name": "t"}, settings=REFERENCE.as_dict())
+    return {r["id"]: r for r in records}, summary
+
+
+def predictions(world: World) -> ReferencePredictions:
+    return ReferencePredictions(ModelSpec(name="predictions"), world.pred)
+
+
+def counted(records: dict[str, dict]) -> dict[str, dict]:
+    """The records that enter task scores (not skipped, not n/a, not file-level)."""
+    return {k: r for k, r in records.items()
+            if r["status"] not in ("skipped", "n/a") and not r["file_problem"]}

@@ -83,11 +83,12 @@ def list_tasks(root: Path) -> list[dict]:
                                   "question": item.get("question", ""),
                                   "options": item.get("options", []),
                                   "answer": item.get("answer", "")})
-    return _with_ids(tasks)
+    return with_ids(tasks)
 
 
-def _with_ids(tasks: list[dict]) -> list[dict]:
-    """The suite's case-id contract: q<i>, obj<N> (N the key's trailing number), ~k on clashes."""
+def with_ids(tasks: list[dict]) -> list[dict]:
+    """The suite's case-id contract: q<i>, obj<N> (N the key's trailing number), ~k on
+    clashes. Each task needs task, source, scene, kind and index (qa) or key (mask)."""
     seen: set[str] = set()
     for t in tasks:
         if t["kind"] == "qa":

@@ -13,36 +13,24 @@ import pytest
 from dynbench.adapters.base import MASK, QA, Adapter, Segmentation
 from dynbench.modelspec import ModelSpec
 from dynbench.reference import CONVENTIONS
-from dynbench.reference.listing import read_dataset
-from dynbench.reference.runner import ReferencePredictions
-from dynbench.report import aggregate
-from dynbench.runner import RunSettings, make_runner
-from dynbench.scoring import ScoringSettings
 from tests import official_rules
-from tests.messy_reference import ABC, EXPECT, OBJ, SIZE, World, box, messy_world, random_world
+from tests.messy_reference import (
+    ABC,
+    EXPECT,
+    OBJ,
+    SIZE,
+    World,
+    box,
+    counted,
+    messy_world,
+    predictions,
+    random_world,
+    run_reference,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_TEST = (ROOT / "bench_tests" / "test_dynbench.py").read_text()
-REFERENCE = ScoringSettings(protocol="reference", jf_mode="reference")
 TOL = 1e-9
-
-
-def run_reference(root: Path, adapter: Adapter) -> tuple[dict[str, dict], dict]:
-    """The suite's reference pipeline in process: official listing, runner, aggregation."""
-    adapter.load()
-    runner = make_runner(RunSettings(root=root, scoring=REFERENCE), adapter)
-    records = [runner.run(case) for case in read_dataset(root).cases]
-    summary = aggregate(records, model={"name": "t"}, settings=REFERENCE.as_dict())
-    return {r["id"]: r for r in records}, summary
-
-
-def predictions(world: World) -> ReferencePredictions:
-    return ReferencePredictions(ModelSpec(name="predictions"), world.pred)
-
-
-def counted(records: dict[str, dict]) -> dict[str, dict]:
-    return {k: r for k, r in records.items()
-            if r["status"] not in ("skipped", "n/a") and not r["file_problem"]}
 
 
 def assert_matches_official(records: dict[str, dict], summary: dict, world: World) -> None:
