@@ -238,6 +238,20 @@ def test_pytest_run_reports_official_numbers_and_keeps_fair(bench, tmp_path):
     outcomes = json.loads((out / "report.json").read_text())["summary"]
     assert outcomes["skipped"] == 5
 
+    parallel, rescored = tmp_path / "par", tmp_path / "again"
+    assert bench("--data-dir", str(world.root), "--predictions", str(world.pred), "-n", "2",
+                 "--protocol", "reference", "--save-masks", "--report-dir", str(parallel)).ret == 1
+    assert bench("--data-dir", str(world.root), "--predictions", str(parallel),
+                 "--protocol", "reference", "--report-dir", str(rescored)).ret == 1
+    for folder in (parallel, rescored):  # -n 2 and a re-scored report folder: the same
+        again = {r["id"]: r for r in map(json.loads, (folder / "samples.jsonl").read_text()
+                                         .splitlines())}
+        assert set(again) == set(records)
+        for case_id, r in records.items():
+            keys = ("status", "correct", "jf", "j", "f", "reference_conventions")
+            assert {k: again[case_id].get(k) for k in keys} == {k: r.get(k) for k in keys} \
+                or (r["status"] == again[case_id]["status"] == "error"), case_id
+
     fair = bench("--data-dir", str(world.root), "--predictions", str(world.pred),
                  "--report-dir", str(fair_out))
     assert fair.ret == 1

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from dynbench import runfolder
 from dynbench.adapters.base import MaskRequest, QARequest, Video
 from dynbench.adapters.predictions import PredictionError, SavedPredictions
 from dynbench.data import Case, DataError
@@ -118,16 +119,21 @@ class ReferenceRunner(Runner):
                 "conventions": scoring.mask_conventions(evidence, outcome)}
 
     def _save(self, case: ReferenceCase, video: Video, preds: list[np.ndarray]) -> None:
-        """--save-masks and thumbnails, in the --predictions layout (frame number names)."""
+        """--save-masks and thumbnails, in the --predictions layout (frame number names);
+        no mask at all is saved as an empty folder, which reads back as "no mask"."""
         if not preds:
+            if self.settings.save_masks:
+                runfolder.mask_dir(self.settings.save_masks, case.id).mkdir(parents=True,
+                                                                           exist_ok=True)
             return
         binary = [p > 0.5 for p in preds]
         indices = video.frame_indices[:len(binary)]
         if self.settings.save_masks:
-            out = self.settings.save_masks / "masks" / case.id
-            out.mkdir(parents=True, exist_ok=True)
+            runfolder.mask_dir(self.settings.save_masks, case.id).mkdir(parents=True,
+                                                                       exist_ok=True)
             for index, mask in zip(indices, binary, strict=False):
-                Image.fromarray(mask.astype(np.uint8) * 255).save(out / f"frame_{index:04d}.png")
+                Image.fromarray(mask.astype(np.uint8) * 255).save(
+                    runfolder.mask_file(self.settings.save_masks, case.id, index))
         if self.settings.thumbs and len({m.shape for m in binary}) == 1:
             save_strip(self.settings.thumbs, case.id, indices, np.stack(binary))
 
@@ -145,11 +151,12 @@ class ReferencePredictions(SavedPredictions):
     def segment(self, video: Video, request: MaskRequest):
         from dynbench.adapters.base import Segmentation
 
-        folder = self.folder / "masks" / request.case_id
+        folder = runfolder.mask_dir(self.folder, request.case_id)
         if not folder.is_dir():
             raise PredictionError(f"no predicted masks for {request.case_id}: {folder} is "
                                   "missing (an empty folder means 'no mask produced')")
-        paths = [folder / f"frame_{i:04d}.png" for i in video.frame_indices]
+        paths = [runfolder.mask_file(self.folder, request.case_id, i)
+                 for i in video.frame_indices]
         present = [p.is_file() for p in paths]
         count = present.index(False) if False in present else len(paths)
         if any(present[count:]):
