@@ -121,7 +121,7 @@ def test_errors_stay_errors_and_score_zero(messy):
 
 
 def test_random_messy_datasets_equal_official_rules(tmp_path):
-    for seed in range(12):
+    for seed in range(24):
         world = random_world(tmp_path / str(seed), seed)
         records, summary = run_reference(world.root, predictions(world))
         assert_matches_official(records, summary, world)
