@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dynbench.tasks import TASKS
 
+NOT_SCORED = ("n/a", "skipped")  # not applicable; skipped as the official code does
+
 
 def video_of(record: dict) -> str:
     """The record's video, ``<source>/<scene>``: the cluster of the intervals and the gate.
@@ -26,8 +28,9 @@ def video_of(record: dict) -> str:
 
 
 def is_scored(record: dict) -> bool:
-    """Counts in its task's score: a benchmark task, applicable, not a broken-file entry."""
-    return (record.get("task") in TASKS and record.get("status") != "n/a"
+    """Counts in its task's score: a benchmark task, applicable and not skipped, not a
+    broken-file entry."""
+    return (record.get("task") in TASKS and record.get("status") not in NOT_SCORED
             and not record.get("file_problem"))
 
 

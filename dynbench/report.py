@@ -24,7 +24,8 @@ def _pct_interval(interval: stats.Interval | None) -> list[float] | None:
 
 
 def task_summary(task: str, records: list[dict]) -> dict[str, Any]:
-    """Score of one task. Errors score 0 and stay in n; not-applicable cases never count.
+    """Score of one task. Errors score 0 and stay in n; not-applicable and skipped cases
+    never count.
 
     ``ci95`` is clustered by video (see ``dynbench.stats``), ``ci95_iid`` treats every case
     as independent; ``clusters`` is the number of videos, ``design_effect`` the variance
@@ -90,7 +91,7 @@ def aggregate(records: list[dict], *, model: dict, settings: dict) -> dict[str, 
     errors = [{"id": r["id"], "message": r.get("error")} for r in records
               if r["status"] == "error"]
     settings = {**settings, "dataset_fingerprint": fingerprint(records)}
-    return {
+    summary = {
         "model": model, "settings": settings, "tasks": tasks, "dimensions": dimensions,
         "overall": {"score": math.fsum(scores) / len(scores) if scores else None,
                     "entered": entered, "combined": OVERALL_COMBINED},
@@ -100,6 +101,11 @@ def aggregate(records: list[dict], *, model: dict, settings: dict) -> dict[str, 
         "errors": errors,
         "other": sorted({r["task"] for r in records} - set(TASKS)),
     }
+    if settings.get("protocol") == "reference":
+        from dynbench.reference.summary import annotate
+
+        annotate(summary, records)
+    return summary
 
 
 def fingerprint(records: list[dict]) -> str:
@@ -140,4 +146,8 @@ def render_table(summary: dict) -> list[str]:
     c = summary["counts"]
     lines.append(f"cases {c['cases']}  errors {c['errors']}  unparsed answers {c['unparsed']}  "
                  f"not applicable {c['not_applicable']}")
+    if "reference_conventions" in summary:
+        from dynbench.reference.summary import render_lines
+
+        lines += render_lines(summary)
     return lines
