@@ -26,6 +26,7 @@ from dynbench.tasks import TASKS, parse_task_list
 
 RECORD_KEY = "dynbench"
 CASE_ID = re.compile(r"::test_(?:qa|mask)\[(?P<id>.*)\](?:@.*)?$")
+CASE_TEST = re.compile(r"::test_(?:qa|mask)\[")
 
 
 def _opt(config: pytest.Config, name: str):
@@ -57,6 +58,9 @@ class DynBench:
         self.family = "predictions"
         self.root: Path | None = None  # set below; None only when the options are invalid
         self.tasks: tuple[str, ...] = ()
+        from dynbench import safefs
+
+        safefs.set_follow_symlinks(bool(_opt(config, "follow_symlinks")))
         try:
             self.root = resolve_root(_opt(config, "data_dir"))
             self.spec = spec_from_options(config)
@@ -80,6 +84,7 @@ class DynBench:
         self._dataset: Dataset | None = None
         self._partial = None
         self.expected: set[str] = set()
+        self._case_ids: dict[str, str] | None = None  # node-id form of a case id -> case id
         self.upcoming: Case | None = None  # the next video's case, for prefetching
         self.lookahead: dict[str, Case | None] = {}  # node id -> first case of the next video
 
@@ -168,7 +173,27 @@ class DynBench:
 
     def expect(self, nodeids: list[str]) -> None:
         """Remember which cases this run collected, to account for every one at the end."""
-        self.expected = {m["id"] for n in nodeids if (m := CASE_ID.search(n))}
+        self.expected = {case_id for n in nodeids if (case_id := self.case_id_of(n))}
+
+    def case_id_of(self, nodeid: str) -> str | None:
+        """The case id a node id was made from. pytest escapes ids (``café`` becomes
+        ``caf\\xe9``, a newline ``\\n``) and xdist appends ``@<group>``, so ids are looked up
+        among the dataset's own cases instead of being parsed back."""
+        m = CASE_TEST.search(nodeid)
+        if m is None:
+            return None
+        if self._case_ids is None:
+            from _pytest.compat import ascii_escaped
+
+            cases = self.dataset.cases if self.root is not None else []
+            self._case_ids = {form: c.id for c in cases for form in (c.id, ascii_escaped(c.id))}
+        rest = nodeid[m.end():]
+        for end in (i for i, ch in enumerate(rest) if ch == "]"):
+            tail = rest[end + 1:]
+            if (tail == "" or tail.startswith("@")) and rest[:end] in self._case_ids:
+                return self._case_ids[rest[:end]]
+        found = CASE_ID.search(nodeid)
+        return found["id"] if found else None
 
     def record_from_report(self, report: pytest.TestReport) -> dict | None:
         """The record a report carries; for a case that failed without one (setup error,
@@ -176,12 +201,12 @@ class DynBench:
         for name, value in getattr(report, "user_properties", ()):
             if name == RECORD_KEY:
                 return value
-        m = CASE_ID.search(report.nodeid)
-        if report.failed and m:
+        case_id = self.case_id_of(report.nodeid)
+        if report.failed and case_id:
             crash = getattr(report.longrepr, "reprcrash", None)
             text = (crash.message if crash else str(report.longrepr)).strip().splitlines()
             stage = report.when if report.when in ("setup", "call", "teardown") else "run"
-            return error_record(m["id"], f"{stage} failed: {text[-1] if text else '?'}")
+            return error_record(case_id, f"{stage} failed: {text[-1] if text else '?'}")
         return None
 
     def unfinished(self) -> list[dict]:
