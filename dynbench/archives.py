@@ -202,9 +202,15 @@ def _check_space(dest: Path, needed: int, archive: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(dest).free
     if needed > free:
-        raise ArchiveError(f"{archive.name}: needs {needed / 2**30:.1f} GiB, {dest} has "
-                           f"{free / 2**30:.1f} GiB free; free space or pass another "
-                           "--local-dir")
+        raise ArchiveError(f"{archive.name}: needs {_bytes(needed)}, {dest} has {_bytes(free)} "
+                           "free; free space or pass another --local-dir")
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
 
 
 def _write_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path,
