@@ -114,7 +114,7 @@ class TaskFile:
 
     source: str
     name: str
-    path: Path
+    path: str | Path
     problem: str | None = None
 
 
@@ -151,8 +151,8 @@ def _source_files(root: Path, source: str, folder: Path) -> Iterator[TaskFile]:
     for entry in sorted(entries, key=lambda e: split_stem(e.name[:-len(".json")])):
         rel = f"multi_json/{source}/{safefs.printable(entry.name)}"
         problem = safefs.name_problem(entry.name) or safefs.kind_problem(
-            Path(entry.path), root, rel, "file", entry)
-        yield TaskFile(source, safefs.printable(entry.name), Path(entry.path), problem)
+            entry.path, root, rel, "file", entry)
+        yield TaskFile(source, safefs.printable(entry.name), entry.path, problem)
 
 
 def read_dataset(root: Path) -> Dataset:
@@ -173,7 +173,7 @@ def _cases_of_item(root: Path, item: TaskFile) -> list[Case]:
     if item.problem:
         return [_file_problem(base, task if task in TASKS else "data", item.problem)]
     try:
-        return cases_of_file(root, item.source, item.path)
+        return _file_cases(base, item.path)
     except Exception as exc:  # noqa: BLE001 - one hostile file must never stop collection
         return [_file_problem(base, task if task in TASKS else "data",
                               f"{base['json_path']}: cannot be read ({type(exc).__name__}: "
@@ -198,7 +198,11 @@ def _unique(case: Case, seen: set[str]) -> Case:
 def cases_of_file(root: Path, source: str, path: Path) -> list[Case]:
     scene, task = split_stem(path.stem)
     rel = path.relative_to(root).as_posix()
-    base = {"task": task, "source": source, "scene": scene, "json_path": rel}
+    return _file_cases({"task": task, "source": source, "scene": scene, "json_path": rel}, path)
+
+
+def _file_cases(base: dict, path: str | Path) -> list[Case]:
+    task, rel = base["task"], base["json_path"]
     if task not in TASKS:
         return [_file_problem(base, "data", f"{rel}: unknown task suffix {task!r} (expected one "
                               f"of {', '.join(TASKS)}); rename or remove the file")]

@@ -61,21 +61,21 @@ def _real(root: Path) -> str:
     return os.path.realpath(root)
 
 
-def outside(path: Path, root: Path) -> bool:
+def outside(path: str | Path, root: Path) -> bool:
     """Does ``path`` (after resolving every symlink) lie outside ``root``?"""
     real, base = os.path.realpath(path), _real(root)
     return not (real == base or real.startswith(base.rstrip(os.sep) + os.sep))
 
 
-def _link_problem(path: Path, root: Path, rel: str) -> str | None:
+def _link_problem(path: str | Path, root: Path, rel: str) -> str | None:
     if not follow_symlinks() and outside(path, root):
         return (f"{rel}: symlink to {os.path.realpath(path)}, outside {root}; refused (pass "
                 "--follow-symlinks to read it)")
     return None
 
 
-def kind_problem(path: Path, root: Path, rel: str, want: str, entry: os.DirEntry | None = None,
-                 ) -> str | None:
+def kind_problem(path: str | Path, root: Path, rel: str, want: str,
+                 entry: os.DirEntry | None = None) -> str | None:
     """Why ``path`` cannot be read as a ``want`` ("file" or "dir"), or None if it can.
 
     With a ``DirEntry`` (from ``os.scandir``) a plain file or folder costs no system call.
@@ -102,7 +102,7 @@ def kind_problem(path: Path, root: Path, rel: str, want: str, entry: os.DirEntry
     return None
 
 
-def _stat_problem(path: Path, rel: str, exc: OSError) -> str:
+def _stat_problem(path: str | Path, rel: str, exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return f"{rel}: symlink loop; remove the link"
     if exc.errno == errno.ENOENT and os.path.islink(path):
@@ -112,10 +112,9 @@ def _stat_problem(path: Path, rel: str, exc: OSError) -> str:
     return f"{rel}: cannot be read ({exc.strerror or exc})"
 
 
-def read_capped(path: Path, limit: int, rel: str) -> bytes:
+def read_capped(path: str | Path, limit: int, rel: str) -> bytes:
     """A file's bytes, refusing files larger than ``limit`` (raises ValueError)."""
     with open(path, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"{rel}: larger than {limit >> 20} MiB; not a Dyn-Bench file")
-    return data
+        if os.fstat(fh.fileno()).st_size > limit:
+            raise ValueError(f"{rel}: larger than {limit >> 20} MiB; not a Dyn-Bench file")
+        return fh.read()

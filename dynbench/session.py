@@ -182,6 +182,9 @@ class DynBench:
         m = CASE_TEST.search(nodeid)
         if m is None:
             return None
+        plain = CASE_ID.search(nodeid)
+        if plain and not any(ch in plain["id"] for ch in "\\[]@"):
+            return plain["id"]  # nothing escaped, nothing ambiguous: the common case
         if self._case_ids is None:
             from _pytest.compat import ascii_escaped
 

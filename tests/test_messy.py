@@ -122,3 +122,10 @@ def test_check_command_exits_1_and_groups_the_findings(messy):
     assert proc.returncode == 1
     assert "symlink loop" in proc.stdout and "note: " in proc.stdout
     assert "+2 more case(s)" in proc.stdout  # one line per distinct problem
+
+
+def test_readme_table_lists_every_variant():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for v in VARIANTS:
+        name = v.name.replace("\n", "\\n")
+        assert f"| {v.title} | `{name}` |" in readme, v.name
