@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dynbench import safefs
+from dynbench import runfolder, safefs
 from dynbench.adapters.base import MASK, QA, Adapter, MaskRequest, QARequest, Segmentation, Video
 from dynbench.data import DataError
 from dynbench.images import read_mask
@@ -101,7 +101,7 @@ class SavedPredictions(Adapter):
         if not self.folder.is_dir():
             raise PredictionError(f"--predictions {self.folder}: folder does not exist")
         try:
-            self.answers = read_answers(self.folder / "answers.jsonl")
+            self.answers = read_answers(self.folder / runfolder.ANSWERS)
         except (PredictionError, OSError) as exc:  # each QA case reports it; masks still run
             self.problem = str(exc)
 
@@ -114,18 +114,18 @@ class SavedPredictions(Adapter):
             return self.answers.text[request.case_id]
         except KeyError:
             raise PredictionError(f"no answer for {request.case_id} in "
-                                  f"{self.folder / 'answers.jsonl'}") from None
+                                  f"{self.folder / runfolder.ANSWERS}") from None
 
     def segment(self, video: Video, request: MaskRequest) -> Segmentation:
-        folder = self.folder / "masks" / request.case_id
+        folder = runfolder.mask_dir(self.folder, request.case_id)
         problem = safefs.kind_problem(folder, self.folder, str(folder), "dir")
         if problem:
             raise PredictionError(f"no predicted masks for {request.case_id}: {problem}")
-        masks = [self._frame(folder, i) for i in video.frame_indices]
+        masks = [self._frame(request.case_id, i) for i in video.frame_indices]
         return Segmentation(_same_size(masks), text="")
 
-    def _frame(self, folder: Path, index: int) -> np.ndarray:
-        path = folder / f"frame_{index:04d}.png"
+    def _frame(self, case_id: str, index: int) -> np.ndarray:
+        path = runfolder.mask_file(self.folder, case_id, index)
         problem = safefs.kind_problem(path, self.folder, str(path), "file")
         if problem:
             raise PredictionError(f"predicted mask {problem} (the model was shown source frame "
