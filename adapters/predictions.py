@@ -128,6 +128,7 @@ class SavedPredictions(Adapter):
         path = runfolder.mask_file(self.folder, case_id, index)
         problem = safefs.kind_problem(path, self.folder, str(path), "file")
         if problem:
+            problem = problem.replace(f"{path}: is missing", f"{path} is missing")
             raise PredictionError(f"predicted mask {problem} (the model was shown source frame "
                                   f"{index})")
         try:
