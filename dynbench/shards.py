@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dynbench.data import Case, DataError
-from dynbench.media import content_hash, list_frames, sample_positions
+from dynbench.media import list_frames, mask_files, sample_positions
 
 SHARD_SYNTAX = re.compile(r"^(?:(?P<index>\d+)|(?P<auto>auto))(?:/(?P<count>\d+))?$")
 
@@ -56,29 +56,36 @@ def _int(env: Mapping[str, str], name: str) -> int | None:
 
 
 def _from_slurm(env: Mapping[str, str], given: int | None) -> Shard:
+    """Index and count from a job array: its task's place in the array, of the array's
+    tasks. With ``auto/N`` and an array of other than N tasks (a resubmission of some tasks,
+    ``sbatch --array=5``), the task id itself is the index."""
     task_id = _int(env, "SLURM_ARRAY_TASK_ID")
     count = _int(env, "SLURM_ARRAY_TASK_COUNT")
-    low = _int(env, "SLURM_ARRAY_TASK_MIN") or 0
-    step = _int(env, "SLURM_ARRAY_TASK_STEP") or 1
-    if count is None:
-        count = given
+    if given is not None and count != given:
+        if not 0 <= task_id < given:
+            raise ValueError(f"--shard auto/{given}: this array has {count} task(s), so its "
+                             f"task id is the shard index, but {task_id} is not in "
+                             f"0..{given - 1}; number the array from 0 (--array=0-{given - 1})")
+        return Shard(task_id, given, f"Slurm job array: SLURM_ARRAY_TASK_ID={task_id} as the "
+                                     f"index (the array has {count} task(s), not {given}), "
+                                     f"count {given} from --shard auto/{given}")
     if count is None:
         raise ValueError("--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT "
                          "is not; pass the count as --shard auto/N")
-    if given is not None and given != count:
-        raise ValueError(f"--shard auto/{given}: the Slurm array has {count} tasks "
-                         f"(SLURM_ARRAY_TASK_COUNT); use --shard auto or the same count")
+    low = _int(env, "SLURM_ARRAY_TASK_MIN") or 0
+    high = _int(env, "SLURM_ARRAY_TASK_MAX")
+    step = _int(env, "SLURM_ARRAY_TASK_STEP") or 1
     offset, rest = divmod(task_id - low, step)
-    if rest or not 0 <= offset < count:
-        raise ValueError(f"--shard auto: array task {task_id} (min {low}, step {step}, count "
-                         f"{count}) does not number the shards 0..{count - 1}; submit a range "
-                         f"like --array=0-{count - 1} (any start, one step), or pass "
-                         "--shard I/N yourself")
+    even = high is None or high - low == (count - 1) * step
+    if rest or not even or not 0 <= offset < count:
+        raise ValueError(f"--shard auto: array task {task_id} (min {low}, max {high}, step "
+                         f"{step}, count {count}) does not number the shards 0..{count - 1}; "
+                         f"submit an even range like --array=0-{count - 1}, or pass "
+                         "--shard auto/N or --shard I/N")
     parts = [f"SLURM_ARRAY_TASK_ID={task_id}"]
     parts += [f"SLURM_ARRAY_TASK_MIN={low}"] if low else []
     parts += [f"SLURM_ARRAY_TASK_STEP={step}"] if step != 1 else []
-    parts.append(f"SLURM_ARRAY_TASK_COUNT={count}" if env.get("SLURM_ARRAY_TASK_COUNT")
-                 else f"count {count} from --shard auto/{count}")
+    parts.append(f"SLURM_ARRAY_TASK_COUNT={count}")
     return Shard(offset, count, "Slurm job array: " + ", ".join(parts))
 
 
@@ -193,10 +200,33 @@ def selection_fingerprint(cases: Sequence[Case], tasks: Sequence[str],
     return _digest({"tasks": list(tasks), "limit": limit, "ids": sorted(c.id for c in cases)})
 
 
+def _file_list(paths) -> list[tuple[str, int]]:
+    out = []
+    for path in paths:
+        try:
+            out.append((path.name, path.stat().st_size))
+        except OSError:
+            out.append((path.name, -1))
+    return out
+
+
+def _video_files(root: Path, source: str, scene: str) -> list:
+    """Names and sizes of a video's frame and mask files (or why it has none)."""
+    try:
+        frames = _file_list(list_frames(root, source, scene).paths)
+    except DataError as exc:
+        frames = [str(exc)]
+    return [frames, _file_list(sorted(mask_files(root, source, scene).values()))]
+
+
 def data_fingerprint(cases: Sequence[Case], root: Path) -> str:
-    """What the selected cases contain: each case's content hash (JSON entry, names and sizes
-    of its frame and mask files), the same hash ``--resume`` and the gate key on."""
-    return _digest(sorted((c.id, content_hash(c, root)) for c in cases))
+    """What the selected cases contain: what ``content_hash`` (the key of ``--resume`` and of
+    the gate's data check) covers, each case's JSON entry and the names and sizes of its
+    video's frame and mask files, with each video's files read once."""
+    entries = sorted((c.id, c.question, [(o.letter, o.text) for o in c.options], c.truth,
+                      c.obj, c.problem) for c in cases)
+    videos = {(c.source, c.scene) for c in cases}
+    return _digest([entries, [(v, _video_files(root, *v)) for v in sorted(videos)]])
 
 
 def shard_document(shard: Shard, plan: Plan, *, selection: str, data: str, model: dict,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
 from dynbench import shards
 from dynbench.data import read_dataset
+from dynbench.media import list_frames, mask_files
 from tests.builders import QUESTION, write_scene
 
 
@@ -22,6 +24,10 @@ from tests.builders import QUESTION, write_scene
               "SLURM_ARRAY_TASK_STEP": "2", "SLURM_ARRAY_TASK_COUNT": "3"}, (2, 3)),  # 10-14:2
     ("auto/4", {"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "4"}, (0, 4)),
     ("auto/8", {"JOB_COMPLETION_INDEX": "7"}, (7, 8)),
+    ("auto/8", {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "5",
+                "SLURM_ARRAY_TASK_COUNT": "1"}, (5, 8)),  # resubmitted: sbatch --array=5
+    ("auto/8", {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "4",
+                "SLURM_ARRAY_TASK_COUNT": "8"}, (1, 8)),  # the whole array 4-11
 ])
 def test_parse_shard(text, env, expected):
     shard = shards.parse_shard(text, env)
@@ -34,6 +40,10 @@ def test_auto_says_which_source_it_used():
                                         "SLURM_ARRAY_TASK_COUNT": "4"})
     assert slurm.source == ("Slurm job array: SLURM_ARRAY_TASK_ID=5, SLURM_ARRAY_TASK_MIN=4, "
                             "SLURM_ARRAY_TASK_COUNT=4")
+    rerun = shards.parse_shard("auto/8", {"SLURM_ARRAY_TASK_ID": "5",
+                                          "SLURM_ARRAY_TASK_COUNT": "1"})
+    assert rerun.source == ("Slurm job array: SLURM_ARRAY_TASK_ID=5 as the index (the array "
+                            "has 1 task(s), not 8), count 8 from --shard auto/8")
     k8s = shards.parse_shard("auto/8", {"JOB_COMPLETION_INDEX": "2"})
     assert k8s.source == "Kubernetes Indexed Job: JOB_COMPLETION_INDEX=2, count 8 from --shard " \
         "auto/8"
@@ -50,7 +60,9 @@ def test_auto_says_which_source_it_used():
     ("auto", {}, "neither SLURM_ARRAY_TASK_ID"),
     ("auto", {"JOB_COMPLETION_INDEX": "1"}, "pass --shard auto/N"),
     ("auto/2", {"JOB_COMPLETION_INDEX": "2"}, "not in 0..1"),
-    ("auto/4", {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "8"}, "has 8 tasks"),
+    ("auto/4", {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_COUNT": "1"}, "not in 0..3"),
+    ("auto", {"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "1",
+              "SLURM_ARRAY_TASK_MAX": "7", "SLURM_ARRAY_TASK_COUNT": "3"}, "even range"),
     ("auto", {"SLURM_ARRAY_TASK_ID": "1"}, "SLURM_ARRAY_TASK_COUNT is not"),
     ("auto", {"SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_COUNT": "3"}, "--array=0-2"),
     ("auto", {"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "3"}, "not an integer"),
@@ -144,8 +156,13 @@ def test_fingerprints_follow_selection_and_content(tmp_path):
     assert shards.selection_fingerprint(cases, ("cameraqa",), 2) != base
     data = shards.data_fingerprint(cases, tmp_path)
     (tmp_path / "frames" / "s" / "long" / "frame_0000.png").write_bytes(b"changed")
-    from dynbench.media import list_frames
-
     list_frames.cache_clear()
-    assert shards.data_fingerprint(cases, tmp_path) != data
+    changed = shards.data_fingerprint(cases, tmp_path)
+    assert changed != data
+    (tmp_path / "masks" / "s" / "mid" / "frame_0002_obj1.png").unlink()
+    mask_files.cache_clear()
+    assert shards.data_fingerprint(cases, tmp_path) != changed
     assert shards.selection_fingerprint(cases, ("cameraqa",), None) == base
+    question = replace(cases[0], question="another question")
+    assert shards.data_fingerprint([question, *cases[1:]], tmp_path) != \
+        shards.data_fingerprint(cases, tmp_path)
