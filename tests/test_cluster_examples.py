@@ -43,8 +43,9 @@ if "array" in opts:
     low, _, high = opts["array"].partition("-")
     tasks = list(range(int(low), int(high or low) + 1))
 codes = []
-for task in tasks:
-    env = dict(os.environ, SLURM_JOB_ID=job_id)
+gpus = os.environ.get("FAKE_GPUS_ON_NODE", "1").split(",")  # per task, cycled
+for n, task in enumerate(tasks):
+    env = dict(os.environ, SLURM_JOB_ID=job_id, SLURM_GPUS_ON_NODE=gpus[n % len(gpus)])
     if task is not None:
         env.update(SLURM_ARRAY_JOB_ID=job_id, SLURM_ARRAY_TASK_ID=str(task),
                    SLURM_ARRAY_TASK_MIN=str(tasks[0]), SLURM_ARRAY_TASK_MAX=str(tasks[-1]),
@@ -133,7 +134,8 @@ def test_slurm_example_runs_as_written(data, tmp_path):
     out, log = tmp_path / "out", tmp_path / "jobs.jsonl"
     env = local_env(DYNBENCH_HOME=str(ROOT), MODEL="baseline", DATA=str(data), OUT=str(out),
                     SHARDS="3", EXTRA_ARGS="--task cameraqa -p no:cacheprovider",
-                    PYTHON=sys.executable, SLURM_GPUS_ON_NODE="1", FAKE_SLURM_LOG=str(log))
+                    PYTHON=sys.executable, FAKE_SLURM_LOG=str(log),
+                    FAKE_GPUS_ON_NODE="0,1,0")  # -n 1 (xdist) on task 1; -n 0 keeps it quick
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
     proc = subprocess.run(["bash", str(SLURM / "submit.sh")], cwd=tmp_path, env=env,
                           capture_output=True, text=True)
@@ -145,6 +147,7 @@ def test_slurm_example_runs_as_written(data, tmp_path):
     assert "shard 1/3 (Slurm job array: SLURM_ARRAY_TASK_ID=1, SLURM_ARRAY_TASK_COUNT=3)" in \
         task_log
     assert "created: 1/1 worker" in task_log  # -n = the node's GPUs
+    assert "created:" not in (tmp_path / f"slurm-{array['id']}_0.out").read_text()
     summary = merged(out)
     shards = json.loads((out / "shards" / "0" / "shard.json").read_text())
     assert summary["counts"]["cases"] == shards["selected_cases"] > 0
@@ -162,7 +165,7 @@ def test_slurm_example_runs_as_written(data, tmp_path):
     assert lost["merge"]["missing"] == [1] and json.loads(log.read_text().splitlines()[-1])[
         "codes"] == [1]
     subprocess.run(["sbatch", "--array=1", str(SLURM / "dynbench-array.sbatch")], cwd=tmp_path,
-                   env=env, check=True, capture_output=True)
+                   env={**env, "FAKE_GPUS_ON_NODE": "0"}, check=True, capture_output=True)
     task = json.loads(log.read_text().splitlines()[-1])
     assert task["codes"] == [0]
     assert "SLURM_ARRAY_TASK_ID=1 as the index (the array has 1 task(s), not 3)" in (
