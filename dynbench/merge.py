@@ -15,7 +15,6 @@ its cases becomes a ``not run`` error, so the merged report never silently cover
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import time
@@ -227,28 +226,20 @@ def check_out(out: Path, shards: list[ShardRun]) -> None:
         shutil.rmtree(out / sub, ignore_errors=True)
 
 
-def _link_or_copy(src: str, dst: str) -> None:
-    """Hard links cost no space (shards and merge usually share a file system)."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
 def copy_images(shards: list[ShardRun], out: Path) -> None:
-    """Each shard's predicted masks and thumbnail strips, case by case."""
+    """Each shard's predicted masks and thumbnail strips, case by case. Copies, not links:
+    a shard rerun into its folder rewrites its files, and must not change this merge."""
     for s in shards:
         for record in s.run.records:
             masks = runfolder.mask_dir(s.folder, record["id"])
             if masks.is_dir():
                 shutil.copytree(masks, runfolder.mask_dir(out, record["id"]),
-                                copy_function=_link_or_copy, dirs_exist_ok=True)
+                                dirs_exist_ok=True)
             thumb = runfolder.thumb_file(s.folder, record["id"])
             if thumb.is_file():
                 target = runfolder.thumb_file(out, record["id"])
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.unlink(missing_ok=True)
-                _link_or_copy(str(thumb), str(target))
+                shutil.copy2(thumb, target)
 
 
 def write_merged(out: Path, shards: list[ShardRun], records: list[dict], summary: dict,

@@ -245,10 +245,19 @@ def test_refusals_name_the_difference(world, capsys, tmp_path):
 
 
 def test_empty_shard_still_reports(world, capsys, tmp_path):
-    args = [*world["common"], "--task", "cameraqa"]
+    args = [*world["common"], "--task", "cameraqa", "--limit", "7"]
     first = bench(*args, "--shard", "0/12", "--report-dir", str(tmp_path / "s0"))
     assert first.returncode in (0, 1)
     plan = json.loads((tmp_path / "s0" / "shard.json").read_text())["plan"]
+    # --task and --limit select before sharding: the plan holds the first 7 cameraqa cases
+    from dynbench.data import read_dataset
+
+    chosen = [c.id for c in read_dataset(world["data"]).cases if c.task == "cameraqa"][:7]
+    assert sorted(i for part in plan for i in part) == sorted(chosen)
+    code, _, err = merge(tmp_path / "s0", world["shards"][1], "--out", tmp_path / "x",
+                         capsys=capsys)
+    assert code == 4 and "shard count: 12 vs 3" in err and "case selection" in err
+    assert "setting limit: 7 vs None" in err
     empty = next(i for i, part in enumerate(plan) if not part)  # more shards than videos
     run = bench(*args, "--shard", f"{empty}/12", "--report-dir", str(tmp_path / "empty"))
     assert run.returncode == 0, run.stdout
