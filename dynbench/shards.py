@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dynbench.data import Case, DataError
-from dynbench.media import list_frames, mask_files, sample_positions
+from dynbench.media import list_frames, sample_positions, scene_masks
 
 SHARD_SYNTAX = re.compile(r"^(?:(?P<index>\d+)|(?P<auto>auto))(?:/(?P<count>\d+))?$")
 
@@ -216,7 +216,12 @@ def _video_files(root: Path, source: str, scene: str) -> list:
         frames = _file_list(list_frames(root, source, scene).paths)
     except DataError as exc:
         frames = [str(exc)]
-    return [frames, _file_list(sorted(mask_files(root, source, scene).values()))]
+    try:
+        objects = scene_masks(root, source, scene).objects
+    except DataError as exc:
+        return [frames, [str(exc)]]
+    return [frames, [(obj, _file_list([path for _, path in sorted(found.files.items())]))
+                     for obj, found in sorted(objects.items())]]
 
 
 def data_fingerprint(cases: Sequence[Case], root: Path) -> str:

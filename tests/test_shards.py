@@ -9,7 +9,8 @@ import pytest
 
 from dynbench import shards
 from dynbench.data import read_dataset
-from dynbench.media import list_frames, mask_files
+from dynbench.masks import index_masks
+from dynbench.media import list_frames
 from tests.builders import QUESTION, write_scene
 
 
@@ -160,7 +161,7 @@ def test_fingerprints_follow_selection_and_content(tmp_path):
     changed = shards.data_fingerprint(cases, tmp_path)
     assert changed != data
     (tmp_path / "masks" / "s" / "mid" / "frame_0002_obj1.png").unlink()
-    mask_files.cache_clear()
+    index_masks.cache_clear()
     assert shards.data_fingerprint(cases, tmp_path) != changed
     assert shards.selection_fingerprint(cases, ("cameraqa",), None) == base
     question = replace(cases[0], question="another question")
