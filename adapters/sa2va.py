@@ -14,6 +14,13 @@ The InternVL wrappers assert ``tokenizer`` on first use; the Qwen wrappers asser
 ``processor``. Passing the wrong one fails, so which one is decided from the checkpoint's
 config (see :func:`uses_processor`). Note the real model feeds only the first 5 frames to
 the language model but segments every frame through SAM2.
+
+Where it runs (from the real code): the InternVL wrappers call ``torch.tensor(ids).cuda()``
+and every wrapper's SAM2 keeps its state on ``torch.device("cuda")``, so without a GPU not
+one case can run: :meth:`Sa2VAAdapter.load` refuses a CPU once, with the fix. Frames for
+the LLM and for SAM2 are cast to bfloat16 in ``predict_forward``: ``auto`` means bf16 and
+other dtypes are refused at load. Bare ``.cuda()`` follows the *current* CUDA device, so
+``--device cuda:N`` makes N current for loading and for every call.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ from dynbench.adapters.base import MASK, QA, Adapter, MaskRequest, QARequest, Se
 QWEN_CLASS = "sa2vachatmodelqwen"  # architectures / auto_map of the Qwen-VL wrappers
 QWEN_VL_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")  # model_type prefixes
 QWEN_HUB_ID = re.compile(r"Sa2VA-Qwen", re.IGNORECASE)
+NEEDS_CUDA = ("predict_forward calls .cuda() on its token ids and SAM2 keeps its state on "
+              "torch.device('cuda')")
+BF16_CASTS = "predict_forward casts the frames for the LLM and for SAM2 to torch.bfloat16"
 
 
 def _class_names(config: dict[str, Any]) -> str:
@@ -78,6 +88,7 @@ class Sa2VAAdapter(Adapter):
         self.model: Any = None
         self.preprocessor: Any = None
         self.uses_processor = False
+        self.device = "cuda"
         self.facts: dict[str, Any] = {}
 
     def load(self) -> None:
@@ -85,8 +96,12 @@ class Sa2VAAdapter(Adapter):
 
         loading.set_allocator_defaults()
         device = loading.resolve_device(self.spec)
-        with loading.timed(self.facts, "load_s"):
-            model = rc.load_pretrained(AutoModel, self.spec, device)
+        rc.require_cuda(self.spec, device, NEEDS_CUDA)
+        dtype = rc.fixed_dtype(self.spec, device, BF16_CASTS)
+        self.device = device
+        loading.set_current_cuda(device)
+        with loading.timed(self.facts, "load_s"), loading.current_cuda(device):
+            model = rc.load_pretrained(AutoModel, self.spec, device, dtype=dtype)
             self.model = loading.place(model, self.spec, device)
             self.uses_processor = uses_processor(self.model.config.to_dict(), self.spec.hub_id)
             if self.uses_processor:
@@ -106,7 +121,7 @@ class Sa2VAAdapter(Adapter):
         key = "processor" if self.uses_processor else "tokenizer"
         kwargs = {"video": list(video.frames), "text": "<image>" + prompt, "past_text": "",
                   "mask_prompts": None, key: self.preprocessor}
-        with rc.oom_guard(), torch.inference_mode():
+        with rc.oom_guard(), torch.inference_mode(), loading.current_cuda(self.device):
             return self.model.predict_forward(**kwargs)
 
     def answer(self, video: Video, request: QARequest) -> str:
