@@ -35,8 +35,8 @@ from dynbench.adapters.base import MASK, QA, Adapter, MaskRequest, QARequest, Se
 QWEN_CLASS = "sa2vachatmodelqwen"  # architectures / auto_map of the Qwen-VL wrappers
 QWEN_VL_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")  # model_type prefixes
 QWEN_HUB_ID = re.compile(r"Sa2VA-Qwen", re.IGNORECASE)
-NEEDS_CUDA = ("predict_forward calls .cuda() on its token ids and SAM2 keeps its state on "
-              "torch.device('cuda')")
+NEEDS_CUDA = ("the InternVL-based wrappers call .cuda() on the token ids in predict_forward, "
+              "and every variant's SAM2 keeps its state on torch.device('cuda')")
 BF16_CASTS = "predict_forward casts the frames for the LLM and for SAM2 to torch.bfloat16"
 
 

@@ -17,7 +17,7 @@ from tests.builders import small_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 SEGMENTING = {"sa2va", "sa2va_qwen", "unipixel"}
-# Sa2VA's code needs CUDA (as the real one does): its child run pretends a GPU (tests/pretend_cuda.py)
+# Sa2VA's code needs CUDA, as the real one does: its child run pretends a GPU (pretend_cuda.py)
 CHILD_ARGS = {"sa2va": ("-p", "tests.pretend_cuda"), "sa2va_qwen": ("-p", "tests.pretend_cuda")}
 # stand-ins of remote code that, like the real code, cannot load under transformers 5
 NEEDS_TF4 = {"sa2va", "sa2va_qwen", "internvl", "internvl3_5"}

@@ -48,7 +48,8 @@ def test_the_same_failure_under_4x_is_not_blamed_on_the_version(monkeypatch):
 
 @pytest.mark.parametrize("exc, command", [
     (ImportError("This modeling file requires the following packages that were not found in "
-                 "your environment: peft, timm. Run `pip install peft timm`"), "pip install peft timm"),
+                 "your environment: peft, timm. Run `pip install peft timm`"),
+     "pip install peft timm"),
     (ModuleNotFoundError("No module named 'qwen_vl_utils'", name="qwen_vl_utils"),
      "pip install 'qwen-vl-utils==0.0.14'"),
 ])
