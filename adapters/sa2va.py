@@ -30,7 +30,16 @@ from typing import Any
 
 from dynbench.adapters import loading
 from dynbench.adapters import remote_common as rc
-from dynbench.adapters.base import MASK, QA, Adapter, MaskRequest, QARequest, Segmentation, Video
+from dynbench.adapters.base import (
+    MASK,
+    QA,
+    Adapter,
+    LoadError,
+    MaskRequest,
+    QARequest,
+    Segmentation,
+    Video,
+)
 
 QWEN_CLASS = "sa2vachatmodelqwen"  # architectures / auto_map of the Qwen-VL wrappers
 QWEN_VL_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")  # model_type prefixes
@@ -72,6 +81,26 @@ def uses_processor(config: dict[str, Any], hub_id: str | None = None) -> bool:
     return bool(hub_id and QWEN_HUB_ID.search(hub_id))
 
 
+def check_llm_generates(model: Any, spec: Any) -> None:
+    """Refuse, at load, an InternVL-based Sa2VA whose LLM transformers will not let generate.
+
+    ``Sa2VA-8B``/``-26B`` build an InternLM2 LLM whose class inherits ``GenerationMixin`` only
+    through its base; transformers >= 4.50 then gives it no ``generation_config`` and
+    ``predict_forward`` fails in ``generate`` (its legacy-cache code fails next). Read from
+    the loaded model, so LLMs that can generate are never refused.
+    """
+    llm = getattr(model, "language_model", None)
+    if llm is None or not hasattr(llm, "generate") or llm.generation_config is not None:
+        return
+    name = spec.hub_id or loading.model_source(spec)
+    raise LoadError(
+        f"{name}: its language model ({type(llm).__name__}) cannot generate under "
+        f"transformers {rc.transformers_version()}: the class does not inherit GenerationMixin "
+        "directly, so it gets no generation_config and predict_forward fails in generate(); "
+        "its code was written for transformers 4.42. No supported transformers runs it; the "
+        "Sa2VA checkpoints with Qwen LLMs (Sa2VA-1B/4B, Sa2VA-InternVL3-*, Sa2VA-Qwen*) run.")
+
+
 def clean_text(prediction: Any) -> str:
     """The paper's answer text: ``<|im_end|>`` removed, whitespace stripped."""
     return str(prediction or "").replace("<|im_end|>", "").strip()
@@ -102,6 +131,7 @@ class Sa2VAAdapter(Adapter):
         loading.set_current_cuda(device)
         with loading.timed(self.facts, "load_s"), loading.current_cuda(device):
             model = rc.load_pretrained(AutoModel, self.spec, device, dtype=dtype)
+            check_llm_generates(model, self.spec)
             self.model = loading.place(model, self.spec, device)
             self.uses_processor = uses_processor(self.model.config.to_dict(), self.spec.hub_id)
             if self.uses_processor:

@@ -316,3 +316,25 @@ def test_fp32_gives_the_real_dtype_error(standin, video, cuda, name, text):
     with pytest.raises(RuntimeError, match=r"Input type \(c10::BFloat16\) and bias type "
                                            r"\(float\) should be the same"):
         official_call(model, folder, name == "sa2va_qwen", video.frames, text)
+
+
+def test_an_llm_transformers_will_not_let_generate_is_refused_at_load():
+    """Sa2VA-8B's InternLM2 class gets no generation_config under transformers >= 4.50."""
+    from types import SimpleNamespace
+
+    from dynbench.adapters.sa2va import check_llm_generates
+
+    spec = ModelSpec(name="ByteDance/Sa2VA-8B")
+
+    class InternLM2ForCausalLM:  # noqa: N801 - named as the real class
+        generation_config = None
+
+        def generate(self):
+            raise AssertionError("never reached")
+
+    with pytest.raises(LoadError, match=r"\(InternLM2ForCausalLM\) cannot generate under"):
+        check_llm_generates(SimpleNamespace(language_model=InternLM2ForCausalLM()), spec)
+    llm = InternLM2ForCausalLM()
+    llm.generation_config = object()
+    check_llm_generates(SimpleNamespace(language_model=llm), spec)  # can generate: kept
+    check_llm_generates(SimpleNamespace(model=llm), spec)  # Qwen wrappers: no language_model

@@ -4,7 +4,9 @@
   ``Sa2VA-InternVL3-*`` (``llm_config``, ``tokenizer=``, template ``qwen_chat``);
 * ``sa2va_qwen2_5_vl`` - ``models_qwen2_5_vl/`` (``processor=``); ``models_qwen/`` is the
   same code under an older name;
-* ``sa2va_qwen3_vl`` - ``models_qwen3vl/``.
+* ``sa2va_qwen3_vl`` - ``models_qwen3vl/``;
+* ``sa2va_internlm2`` - ``models/`` with an InternLM2 LLM and the InternLM2 sentencepiece
+  tokenizer (``tokenization_internlm2.py``): the layout of ``Sa2VA-8B``/``-26B``.
 
 SAM2 is built in code at full size (Hiera-L, ~224M parameters), so each folder is ~430 MB.
 The LM head is zeroed and the tokenizer's id 0 is ``<|im_end|>``: the random model stops at
@@ -16,6 +18,8 @@ real preprocessing and generation, not masks; the stand-ins cover the mask path.
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from dynbench.adapters.remote_common import INSTALL_SUPPORTED
 from tests.realcode.common import (
@@ -65,6 +69,45 @@ def build_internvl_based(folder: Path) -> str | None:
                             silence=lambda m: m.language_model.lm_head)
 
 
+def internlm2_tokenizer(folder: Path) -> None:
+    """A tiny sentencepiece model (``</s>`` = id 0) and the InternLM2 tokenizer config."""
+    import io
+    import json
+
+    spm = pytest.importorskip("sentencepiece")
+    lines = ["How does the red box move? Answer with the option's letter directly.",
+             "A. left B. right C. up D. down", "Frame1: the object moving away"] * 40
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_writer=model, vocab_size=400, model_type="bpe",
+        eos_id=0, unk_id=1, bos_id=2, pad_id=-1, byte_fallback=True, character_coverage=1.0,
+        user_defined_symbols=[s for s in INTERNVL_SPECIALS if s != "<|endoftext|>"],
+        minloglevel=2)
+    (folder / "tokenizer.model").write_bytes(model.getvalue())
+    config = {"tokenizer_class": "InternLM2Tokenizer", "bos_token": "<s>", "eos_token": "</s>",
+              "unk_token": "<unk>", "pad_token": "</s>", "add_bos_token": True,
+              "auto_map": {"AutoTokenizer": ["tokenization_internlm2.InternLM2Tokenizer",
+                                             None]}}
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+
+
+def build_internlm2_based(folder: Path) -> str | None:
+    copy_code(folder, code("models"))
+    internlm2_tokenizer(folder)
+    llm = {"architectures": ["InternLM2ForCausalLM"], "model_type": "internlm2", **TEXT,
+           "vocab_size": 400, "rope_theta": 1e6, "bos_token_id": 2, "eos_token_id": 0,
+           "pad_token_id": 0, "attn_implementation": "eager",
+           "auto_map": {"AutoConfig": "configuration_internlm2.InternLM2Config",
+                        "AutoModelForCausalLM": "modeling_internlm2.InternLM2ForCausalLM"}}
+    config = {"architectures": ["Sa2VAChatModel"], "model_type": "sa2va_chat",
+              "auto_map": {"AutoConfig": "configuration_sa2va_chat.Sa2VAChatConfig",
+                           "AutoModel": "modeling_sa2va_chat.Sa2VAChatModel"},
+              "llm_config": llm, "vision_config": INTERN_VIT, "template": "internlm2_chat",
+              "force_image_size": 448, "downsample_ratio": 0.5, "ps_version": "v2",
+              "select_layer": -1, "torch_dtype": "bfloat16"}
+    return write_checkpoint(folder, config, silence=lambda m: m.language_model.output)
+
+
 def build_qwen_based(folder: Path, sub: str, qwen3: bool) -> str | None:
     from dynbench.tiny.native import _qwen_processor
 
@@ -97,20 +140,25 @@ def build_qwen_based(folder: Path, sub: str, qwen3: bool) -> str | None:
         **text_ids(tok), "do_sample": False}, silence=lambda m: m.model.lm_head)
 
 
-def expect(five_cause: str):
-    """Off CUDA: the one load message. Pretend CUDA: answers on 4.x, install hint on 5.x."""
+def expect(five_cause: str, four: tuple[str, tuple[str, ...]] = ("answers", ())):
+    """Off CUDA: the one load message. Pretend CUDA: ``four`` on 4.x, install hint on 5.x."""
     def rule(major: int, shim: bool) -> tuple[str, tuple[str, ...]]:
         if not shim:
             return "load_error", ("its remote code needs a CUDA GPU",)
         if major >= 5:
             return "load_error", (five_cause, INSTALL_SUPPORTED)
-        return "answers", ()
+        return four
     return rule
 
 
 CHECKPOINTS = {
     "sa2va_internvl": RealCheckpoint(
         build_internvl_based, expect("transformers.modeling_attn_mask_utils"), shim_too=True),
+    # the InternLM2 file's class gets no generation_config under transformers >= 4.50
+    "sa2va_internlm2": RealCheckpoint(
+        build_internlm2_based, expect("transformers.modeling_attn_mask_utils", (
+            "load_error", ("(InternLM2ForCausalLM) cannot generate under transformers",))),
+        shim_too=True),
     "sa2va_qwen2_5_vl": RealCheckpoint(
         lambda f: build_qwen_based(f, "models_qwen2_5_vl", qwen3=False),
         expect("never calls post_init()"), shim_too=True),
