@@ -2,9 +2,11 @@
 UniPixel).
 
 Each builder writes a folder laid out like the real checkpoint: ``config.json`` with
-``auto_map`` (written by ``register_for_auto_class`` + ``save_pretrained``, which also copies
-the stand-in's .py file next to the weights), seeded random weights, and the tokenizer or
-processor the real checkpoint ships, all loadable offline. Loading then goes through
+``auto_map``, the stand-in's .py files next to seeded random weights, and the tokenizer or
+processor the real checkpoint ships, all loadable offline. (Sa2VA and InternVL chat are
+written by :func:`_save_split` without importing their model modules, which fail under
+transformers 5 as the real ones do; the others by ``register_for_auto_class`` +
+``save_pretrained``.) Loading then goes through
 ``trust_remote_code=True`` exactly as for the real model. The model code is a stand-in
 (``dynbench.tiny.standins``), never the real architecture; configs say so
 (``dynbench_standin: true``) and adapters report such runs as "smoke".
