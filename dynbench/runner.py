@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from dynbench import runfolder
 from dynbench.adapters.base import Adapter, MaskRequest, QARequest, Segmentation, Video
 from dynbench.answers import format_options
 from dynbench.data import Case, DataError
@@ -83,7 +84,7 @@ class Runner:
 
     def run(self, case: Case) -> dict[str, Any]:
         """Return the case's record; errors are recorded, not raised."""
-        chash = content_hash(case, self.settings.root)
+        chash = self.content_key(case)
         if self.resume is not None:
             cached = self.resume.get(case.id, chash)
             if cached is not None:
@@ -92,6 +93,10 @@ class Runner:
         if self.resume is not None:
             self.resume.put(record)
         return record
+
+    def content_key(self, case: Case) -> str:
+        """What the case's result depends on in the data (keys --resume)."""
+        return content_hash(case, self.settings.root)
 
     def compute(self, case: Case, chash: str) -> dict[str, Any]:
         record = base_record(case)
@@ -164,6 +169,16 @@ class Runner:
         return output, facts
 
 
+def make_runner(settings: RunSettings, adapter: Adapter, cache: FrameCache | None = None,
+                resume: ResumeCache | None = None) -> Runner:
+    """The runner of the settings' protocol (``reference``: the official rules)."""
+    if settings.scoring.protocol == "reference":
+        from dynbench.reference.runner import ReferenceRunner
+
+        return ReferenceRunner(settings, adapter, cache, resume)
+    return Runner(settings, adapter, cache, resume)
+
+
 def checked_masks(seg: Segmentation, shown: int) -> np.ndarray | None:
     """Validate the adapter's mask stack: one H x W mask per shown frame, or None."""
     if not isinstance(seg, Segmentation):
@@ -213,7 +228,7 @@ def _is_oom(exc: BaseException) -> bool:
 
 def save_masks(folder: Path, case_id: str, indices: list[int], masks: np.ndarray) -> None:
     """Predicted masks as PNG, in the layout ``--predictions`` reads back."""
-    out = folder / "masks" / case_id
-    out.mkdir(parents=True, exist_ok=True)
+    runfolder.mask_dir(folder, case_id).mkdir(parents=True, exist_ok=True)
     for index, mask in zip(indices, masks, strict=True):
-        Image.fromarray(mask.astype(np.uint8) * 255).save(out / f"frame_{index:04d}.png")
+        Image.fromarray(mask.astype(np.uint8) * 255).save(runfolder.mask_file(folder, case_id,
+                                                                              index))
