@@ -22,20 +22,21 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from dynbench.adapters import loading
+from dynbench.adapters import compat, loading
 from dynbench.adapters import remote_common as rc
-from dynbench.adapters.base import QA, Adapter, QARequest, Video
+from dynbench.adapters.base import QA, Adapter, LoadError, QARequest, Video
 
 QWEN_VL_UTILS = ("LLaVA-OneVision-1.5 prepares frames with qwen_vl_utils, which is not "
-                 "installed: pip install 'qwen-vl-utils==0.0.14' (the version the paper pins), "
-                 "or pip install 'dynbench[qwen]'")
+                 "installed: pip install 'qwen-vl-utils==0.0.14' (the version the paper pins; "
+                 "a dependency of dynbench's default install)")
+CODE = "its remote code"
 
 
 def _process_vision_info() -> Any:
     try:
         from qwen_vl_utils import process_vision_info
     except ImportError as exc:
-        raise ImportError(QWEN_VL_UTILS) from exc
+        raise LoadError(QWEN_VL_UTILS) from exc
     return process_vision_info
 
 
@@ -65,9 +66,12 @@ class LlavaOV15Adapter(Adapter):
         loading.set_allocator_defaults()
         device = loading.resolve_device(self.spec)
         with loading.timed(self.facts, "load_s"):
-            model = rc.load_pretrained(AutoModelForCausalLM, self.spec, device)
+            try:
+                model = rc.load_pretrained(AutoModelForCausalLM, self.spec, device)
+                self.processor = rc.load_preprocessor(AutoProcessor, self.spec, device)
+            except Exception as exc:
+                compat.raise_load_error(self.spec.name, CODE, exc)
             self.model = loading.place(model, self.spec, device)
-            self.processor = rc.load_preprocessor(AutoProcessor, self.spec, device)
         self.facts.update(rc.base_facts(self.model, self.spec, device))
 
     def _inputs(self, video: Video, prompt: str) -> Any:
