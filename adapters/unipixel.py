@@ -68,7 +68,7 @@ UNIPIXEL_PACKAGES = {"nncore": "nncore", "hydra": "hydra-core", "omegaconf": "hy
                      "decord": "decord", "pycocotools": "pycocotools", "pandas": "pandas",
                      "pysrt": "pysrt", "tensordict": "tensordict", "termplotlib": "termplotlib",
                      "cv2": "opencv-python", "tabulate": "tabulate"}
-CODE = "UniPixel's package (unipixel/model/qwen2_5_vl.py)"
+CODE = "its code (the unipixel package)"
 MIN_PIXELS = 128 * 28 * 28
 GREEDY = {"do_sample": False, "temperature": None, "top_k": None, "top_p": None,
           "repetition_penalty": None}
