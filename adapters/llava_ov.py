@@ -16,6 +16,12 @@ Call contract from the model card ("Quick Start with HuggingFace" in
 The messages carry the frames as one video entry of PIL images (qwen_vl_utils' defaults
 resize them). The remote ``forward`` knows no ``second_per_grid_ts`` (the paper drops it)
 nor newer processors' ``mm_token_type_ids``; every key ``forward`` does not accept is dropped.
+
+The remote code needs transformers 4 (it imports ``transformers.modeling_attn_mask_utils``,
+reads the text config's ``pad_token_id`` and ``ROPE_INIT_FUNCTIONS["default"]``, all gone in
+5.x): under 5.x loading raises one LoadError with the install command. It hard-codes no dtype
+(pixels are cast to the vision tower's weights), so the shared policy applies and fp16/fp32
+overrides run.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ Mirrors ``PixelQwen2_5_VLForConditionalGeneration`` of ``PolyU-ChenLab/UniPixel`
 * ``forward`` takes the real keyword list (``frames``, ``frame_size``, ``point_*``,
   ``refer_mask``...; no ``**kwargs``, no ``mm_token_type_ids``) and resets ``model.seg`` only
   when the cache it gets is empty (never under transformers 4.57, whose generation cache
-  starts with one entry per layer: callers empty ``model.seg`` themselves); whenever the step's most likely next token is ``<|seg|>``
-  it appends one bool mask ``(1, T, H, W)`` at ``frame_size`` (on the CPU) to ``model.seg``;
+  starts with one entry per layer: callers empty ``model.seg`` themselves); whenever the
+  step's most likely next token is ``<|seg|>`` it appends one bool mask ``(1, T, H, W)`` at
+  ``frame_size`` (on the CPU) to ``model.seg``;
 * ``prepare_inputs_for_generation`` passes ``frames`` and ``frame_size`` to every step.
 
 Here a per-pixel 1x1 convolution on the SAM2-normalised frames stands in for SAM2. The stand-in
