@@ -7,7 +7,6 @@ appends each to ``samples.partial.jsonl`` as it lands, and aggregates once at th
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from dynbench import runfolder
 from dynbench.adapters.base import Adapter
 from dynbench.data import Case, DataError, Dataset, read_dataset, resolve_root
 from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
@@ -78,7 +78,7 @@ class DynBench:
         self.records: dict[str, dict] = {}
         self.model_facts: dict[str, Any] = {}
         self._dataset: Dataset | None = None
-        self._partial = None
+        self._partial = runfolder.PartialSamples(self.report_dir)
         self.expected: set[str] = set()
         self.upcoming: Case | None = None  # the next video's case, for prefetching
         self.lookahead: dict[str, Case | None] = {}  # node id -> first case of the next video
@@ -159,12 +159,7 @@ class DynBench:
     # --- records (controller) --------------------------------------------------------
     def add_record(self, record: dict) -> None:
         self.records[record["id"]] = record
-        if self._partial is None:
-            self.report_dir.mkdir(parents=True, exist_ok=True)
-            self._partial = open(self.report_dir / "samples.partial.jsonl", "a",  # noqa: SIM115
-                                 encoding="utf-8")
-        self._partial.write(json.dumps(record, sort_keys=True, default=str) + "\n")
-        self._partial.flush()
+        self._partial.append(record)
 
     def expect(self, nodeids: list[str]) -> None:
         """Remember which cases this run collected, to account for every one at the end."""
@@ -200,19 +195,11 @@ class DynBench:
         return aggregate(records, model=model, settings=self.settings_dict())
 
     def finish(self, summary: dict) -> None:
-        from dynbench.report import write_run_files
-
-        if self._partial is not None:
-            self._partial.close()
-        write_run_files(self.report_dir, list(self.records.values()), summary)
-        (self.report_dir / "samples.partial.jsonl").unlink(missing_ok=True)
+        self._partial.close()
+        runfolder.write_run_files(self.report_dir, list(self.records.values()), summary)
 
     def write_report_json(self, report: dict) -> Path:
-        from dynbench.report import atomic_write
-
-        path = self.report_dir / "report.json"
-        atomic_write(path, json.dumps(report, indent=1, default=str) + "\n")
-        return path
+        return runfolder.write_report(self.report_dir, report)
 
 
 def error_record(case_id: str, message: str) -> dict[str, Any]:
