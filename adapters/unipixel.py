@@ -170,6 +170,15 @@ def resolve_dtype(spec: Any, device: str) -> Any:
     return torch.bfloat16
 
 
+def select_cuda_device(device: str) -> None:
+    """Make ``"cuda"`` mean the chosen GPU: UniPixel's SAM2 puts some tensors on ``"cuda"``
+    (the current device) when it is built, so ``--device cuda:1`` would also use GPU 0."""
+    import torch
+
+    if device.startswith("cuda:"):
+        torch.cuda.set_device(device)
+
+
 def max_pixels(num_frames: int) -> int:
     """The official per-frame budget: ``256*28*28 * max(1, int(16 / T))``."""
     return 256 * 28 * 28 * max(1, int(16 / num_frames))
@@ -228,6 +237,7 @@ class UniPixelAdapter(Adapter):
         dtype = resolve_dtype(self.spec, device)
         attention = loading.resolve_attention(self.spec, device)
         where = "all" if self.spec.device_map is not None else device
+        select_cuda_device(device)
         with loading.timed(self.facts, "load_s"):
             try:
                 self.model, self.processor = self.api.build_model(

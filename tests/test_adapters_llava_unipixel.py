@@ -389,6 +389,18 @@ def test_unipixel_dtype_policy(unipixel, standin, video):
     assert fp32.segment(video, seg()).masks.shape == (3, SIZE[1], SIZE[0])
 
 
+def test_unipixel_cuda_n_becomes_the_current_device(monkeypatch):
+    import torch
+
+    from dynbench.adapters.unipixel import select_cuda_device
+
+    chosen = []
+    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
+    for device in ("cpu", "cuda", "cuda:1"):
+        select_cuda_device(device)
+    assert chosen == ["cuda:1"]
+
+
 def test_unipixel_mask_prompt_is_sent_verbatim(unipixel, video):
     out = unipixel.segment(video, seg())
     prompt = unipixel.processor.tokenizer.decode(unipixel.model.last_inputs["input_ids"])
