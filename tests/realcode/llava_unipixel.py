@@ -11,7 +11,7 @@ into this repository:
   relative ``from .configuration_llavaonevision1_5 import``; nothing else is changed.
 * ``$DYNBENCH_REALCODE/UniPixel`` (GitHub ``PolyU-ChenLab/UniPixel``): its ``unipixel`` and
   ``sam2`` packages, imported with the checkout on ``sys.path`` as the official evaluation
-  does. Building runs in a subprocess (``python -m tests.realcode_llava_unipixel unipixel
+  does. Building runs in a subprocess (``python -m tests.realcode.llava_unipixel unipixel
   REPO OUT``) so the test process never imports the real package.
 
 Sizes are toy (2-layer decoders, one Rice ViT block, SAM2.1 Hiera-T at 128 px). The decoders
@@ -22,6 +22,8 @@ are steered (``dynbench.tiny.steering``) so greedy decoding emits a letter, then
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +33,7 @@ HUB_IMPORT = ("from llavaonevision1_5.configuration_llavaonevision1_5 import",
               "from .configuration_llavaonevision1_5 import")
 SAM2_CONFIG = "configs/sam2.1_hiera_t"  # the smallest SAM2 config UniPixel ships
 SAM2_SIZE = 128
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tokenizer(*extra: str):
@@ -192,6 +195,72 @@ def failure_chain(folder: Path) -> list[str]:
                 return failures
             config.text_config.pad_token_id = None
     return failures
+
+
+# ------------------------------------------------------------ running them (test side)
+
+
+def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Offline hub, a throwaway HF_HOME, this checkout importable, plus ``extra``."""
+    path = os.pathsep.join(p for p in (extra.pop("PYTHONPATH", ""), str(ROOT),
+                                       os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "HF_HOME": str(tmp_path / "hf-home"), "PYTHONPATH": path, **extra}
+
+
+def run_here(args: list[str], env: dict[str, str]) -> str:
+    """``python -m tests.realcode.llava_unipixel ARGS`` in a fresh process; its stdout."""
+    done = subprocess.run([sys.executable, "-m", "tests.realcode.llava_unipixel", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    if done.returncode:
+        raise AssertionError(f"{args}: exit {done.returncode}\n{done.stderr[-4000:]}")
+    return done.stdout
+
+
+def run_python(script: str, env: dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=1200)
+    if done.returncode:
+        raise AssertionError(f"exit {done.returncode}\n{done.stderr[-4000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def bench_file() -> Path:
+    for rel in ("bench_tests/test_dynbench.py", "dynbench/bench/test_dynbench.py"):
+        if (ROOT / rel).is_file():
+            return ROOT / rel
+    raise FileNotFoundError("the benchmark's test file")
+
+
+def run_bench(pytester, monkeypatch, model: Path, data: Path, out: Path, env: dict[str, str]):
+    """``pytest --model <folder>`` in a subprocess, as a user runs it."""
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            monkeypatch.setenv(key, value)
+    pytester.makepyfile(test_dynbench=bench_file().read_text())
+    return pytester.runpytest_subprocess("--model", str(model), "--data-dir", str(data),
+                                         "--report-dir", str(out), "--max-frames", "3",
+                                         "-p", "no:cacheprovider")
+
+
+def samples(out: Path) -> list[dict]:
+    return [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+
+
+def outcome_lines(result) -> list[str]:
+    """The first LoadError with its fix line, the score summary and pytest's last line."""
+    text = [line.strip() for line in (result.stdout.str() + result.stderr.str()).splitlines()]
+    first = next((i for i, line in enumerate(text) if "LoadError:" in line), None)
+    shown = text[first:first + 2] if first is not None else []
+    shown += [line for line in text if line.startswith("cases ")]
+    return shown + [line for line in text if line.startswith("=")][-1:]
+
+
+def say(title: str, lines: list[str]) -> None:
+    """What a run printed, for the record (visible with ``pytest -s``)."""
+    print(f"\nREALCODE {title}")
+    for line in lines:
+        print(f"REALCODE   {line}")
 
 
 if __name__ == "__main__":
