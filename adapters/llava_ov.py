@@ -16,26 +16,33 @@ Call contract from the model card ("Quick Start with HuggingFace" in
 The messages carry the frames as one video entry of PIL images (qwen_vl_utils' defaults
 resize them). The remote ``forward`` knows no ``second_per_grid_ts`` (the paper drops it)
 nor newer processors' ``mm_token_type_ids``; every key ``forward`` does not accept is dropped.
+
+The remote code needs transformers 4 (it imports ``transformers.modeling_attn_mask_utils``,
+reads the text config's ``pad_token_id`` and ``ROPE_INIT_FUNCTIONS["default"]``, all gone in
+5.x): under 5.x loading raises one LoadError with the install command. It hard-codes no dtype
+(pixels are cast to the vision tower's weights), so the shared policy applies and fp16/fp32
+overrides run.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from dynbench.adapters import loading
+from dynbench.adapters import compat, loading
 from dynbench.adapters import remote_common as rc
-from dynbench.adapters.base import QA, Adapter, QARequest, Video
+from dynbench.adapters.base import QA, Adapter, LoadError, QARequest, Video
 
 QWEN_VL_UTILS = ("LLaVA-OneVision-1.5 prepares frames with qwen_vl_utils, which is not "
-                 "installed: pip install 'qwen-vl-utils==0.0.14' (the version the paper pins), "
-                 "or pip install 'dynbench[qwen]'")
+                 "installed: pip install 'qwen-vl-utils==0.0.14' (the version the paper pins; "
+                 "a dependency of dynbench's default install)")
+CODE = "its remote code"
 
 
 def _process_vision_info() -> Any:
     try:
         from qwen_vl_utils import process_vision_info
     except ImportError as exc:
-        raise ImportError(QWEN_VL_UTILS) from exc
+        raise LoadError(QWEN_VL_UTILS) from exc
     return process_vision_info
 
 
@@ -65,9 +72,12 @@ class LlavaOV15Adapter(Adapter):
         loading.set_allocator_defaults()
         device = loading.resolve_device(self.spec)
         with loading.timed(self.facts, "load_s"):
-            model = rc.load_pretrained(AutoModelForCausalLM, self.spec, device)
+            try:
+                model = rc.load_pretrained(AutoModelForCausalLM, self.spec, device)
+                self.processor = rc.load_preprocessor(AutoProcessor, self.spec, device)
+            except Exception as exc:
+                compat.raise_load_error(self.spec.name, CODE, exc)
             self.model = loading.place(model, self.spec, device)
-            self.processor = rc.load_preprocessor(AutoProcessor, self.spec, device)
         self.facts.update(rc.base_facts(self.model, self.spec, device))
 
     def _inputs(self, video: Video, prompt: str) -> Any:

@@ -16,13 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from dynbench.adapters import loading
+from dynbench.adapters import compat, loading
 from dynbench.adapters.base import LoadError, Segmentation
 from dynbench.modelspec import ModelSpec
 
 NO_MASK = "no mask produced"
-SUPPORTED_TRANSFORMERS = "transformers>=4.57.1,<5"
-INSTALL_SUPPORTED = f"pip install '{SUPPORTED_TRANSFORMERS}'"
 # Signatures of remote code written for transformers 4.x failing under 5.x: (text, cause)
 TOO_NEW = (
     ("modeling_attn_mask_utils",
@@ -69,12 +67,6 @@ def load_pretrained(auto_cls: Any, spec: ModelSpec, device: str, **extra: Any) -
             return auto_cls.from_pretrained(source, **kwargs)
 
 
-def transformers_version() -> str:
-    import transformers
-
-    return transformers.__version__
-
-
 def _missing_packages(exc: BaseException) -> list[str]:
     """Packages an ImportError says are missing (transformers' check, or a plain import)."""
     found = _MISSING.search(str(exc))
@@ -93,21 +85,27 @@ def load_failure(exc: BaseException, spec: ModelSpec) -> LoadError:
     ``TOO_NEW``) under transformers >= 5 gives the install command of the supported range;
     a missing package gives its ``pip install``; anything else keeps its own text.
     """
-    version = transformers_version()
+    version = compat.transformers_version()
     text = f"{type(exc).__name__}: {exc}"
     name = spec.hub_id or loading.model_source(spec)
     major = int(version.split(".")[0])
     for signature, cause in TOO_NEW:
         if signature in text and major >= 5:
             return LoadError(f"{name}: its remote code cannot run under transformers {version}: "
-                             f"{cause} ({text.splitlines()[0]}). Fix: {INSTALL_SUPPORTED}")
+                             f"{cause} ({text.splitlines()[0]}). "
+                             f"Fix: {compat.INSTALL_TRANSFORMERS_4}")
     missing = _missing_packages(exc)
     if missing:
         command = " ".join(PIP_NAMES.get(m, m) for m in missing)
         return LoadError(f"{name}: its remote code imports {', '.join(missing)}, not installed "
                          f"here ({text.splitlines()[0]}). Fix: pip install {command}")
+    too_new = compat.removed_in_transformers_5(exc)
+    if too_new:
+        return LoadError(f"{name}: its remote code was written for transformers 4 and cannot "
+                         f"run under transformers {version}: {too_new}. "
+                         f"Fix: {compat.INSTALL_TRANSFORMERS_4}")
     hint = (f" This checkpoint's code was written for transformers 4.x; if that is the cause: "
-            f"{INSTALL_SUPPORTED}") if major >= 5 else ""
+            f"{compat.INSTALL_TRANSFORMERS_4}") if major >= 5 else ""
     return LoadError(f"{name}: loading failed under transformers {version}: {text}.{hint}")
 
 

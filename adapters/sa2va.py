@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dynbench.adapters import loading
+from dynbench.adapters import compat, loading
 from dynbench.adapters import remote_common as rc
 from dynbench.adapters.base import (
     MASK,
@@ -95,7 +95,7 @@ def check_llm_generates(model: Any, spec: Any) -> None:
     name = spec.hub_id or loading.model_source(spec)
     raise LoadError(
         f"{name}: its language model ({type(llm).__name__}) cannot generate under "
-        f"transformers {rc.transformers_version()}: the class does not inherit GenerationMixin "
+        f"transformers {compat.transformers_version()}: the class does not inherit GenerationMixin "
         "directly, so it gets no generation_config and predict_forward fails in generate(); "
         "its code was written for transformers 4.42. No supported transformers runs it; the "
         "Sa2VA checkpoints with Qwen LLMs (Sa2VA-1B/4B, Sa2VA-InternVL3-*, Sa2VA-Qwen*) run.")

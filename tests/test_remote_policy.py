@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dynbench.adapters import loading
+from dynbench.adapters import compat, loading
 from dynbench.adapters import remote_common as rc
 from dynbench.adapters.base import LoadError
 from dynbench.modelspec import ModelSpec
@@ -20,7 +20,7 @@ SPEC = ModelSpec(name="ByteDance/Sa2VA-4B")
 
 
 def failure(exc: BaseException, version: str, monkeypatch) -> str:
-    monkeypatch.setattr(rc, "transformers_version", lambda: version)
+    monkeypatch.setattr(compat, "transformers_version", lambda: version)
     return str(rc.load_failure(exc, SPEC))
 
 

@@ -40,13 +40,13 @@ def _vocab_size(tokenizer: Any) -> int:
     return (len(tokenizer) + 15) // 16 * 16
 
 
-def _qwen_vl_processor(tokenizer: Any) -> Any:
-    """A real ``Qwen2_5_VLProcessor`` with small pixel budgets (as LLaVA-OV-1.5 ships one)."""
+def _qwen_vl_processor(tokenizer: Any, temporal_patch_size: int = 2, cls: Any = None) -> Any:
+    """A real ``Qwen2_5_VLProcessor`` (or subclass ``cls``) with small pixel budgets."""
     import transformers as tf
 
-    common = {"patch_size": 14, "temporal_patch_size": 2, "merge_size": 2,
+    common = {"patch_size": 14, "temporal_patch_size": temporal_patch_size, "merge_size": 2,
               "min_pixels": 4 * 28 * 28, "max_pixels": 64 * 28 * 28}
-    return tf.Qwen2_5_VLProcessor(
+    return (cls or tf.Qwen2_5_VLProcessor)(
         image_processor=tf.Qwen2VLImageProcessor(**common),
         video_processor=tf.Qwen2VLVideoProcessor(**common),
         tokenizer=tokenizer, chat_template=chat_template(*QWEN_VISION, default_system=False))
@@ -177,39 +177,108 @@ def build_internvl3_5_chat(folder: Path) -> None:
     _internvl_chat(folder, ("internvl3_5_chat_standin", "InternVL35ChatStandInModel"))
 
 
+def _copy_code(folder: Path, *sources: Any) -> None:
+    """Put stand-in code files (modules or paths) next to the weights, as the hub ships code."""
+    import shutil
+
+    for source in sources:
+        path = Path(getattr(source, "__file__", source))
+        shutil.copy(path, folder / path.name)
+
+
+def _generation_config(folder: Path, tok: Any) -> None:
+    from transformers import GenerationConfig
+
+    ids = tok.convert_tokens_to_ids
+    GenerationConfig(bos_token_id=ids("<|endoftext|>"), eos_token_id=ids("<|im_end|>"),
+                     pad_token_id=ids("<|endoftext|>")).save_pretrained(folder)
+
+
 def build_llava_ov_1_5(folder: Path) -> None:
-    """LLaVA-OV-1.5 Instruct layout: causal-LM auto class and a Qwen2.5-VL processor."""
-    from dynbench.tiny.standins.llava_onevision1_5_standin import (
-        LLaVAOneVision1_5StandInConfig,
-        LLaVAOneVision1_5StandInForConditionalGeneration,
-    )
+    """LLaVA-OV-1.5 Instruct layout: configuration + modeling files mapped by ``auto_map``
+    (``AutoConfig``, ``AutoModelForCausalLM``), and a Qwen2.5-VL processor with temporal
+    patches of 1 (the Rice ViT embeds 3x14x14 patches).
+
+    Under transformers 5 the modeling file cannot be imported, as the real one cannot: the
+    folder then holds no weights and loading stops at that import, as for the real checkpoint.
+    """
+    import importlib
+
+    from dynbench.tiny.standins import llava_onevision1_5_standin_config as conf
 
     tok = byte_level_tokenizer(QWEN_VL_SPECIALS)
     ids = tok.convert_tokens_to_ids
-    config = LLaVAOneVision1_5StandInConfig(
+    config = conf.LLaVAOneVision1_5StandInConfig(
+        text_config={"vocab_size": _vocab_size(tok), "eos_token_id": ids("<|im_end|>"),
+                     "bos_token_id": ids("<|endoftext|>")},
         image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
-        vocab_size=_vocab_size(tok), answer_token_ids=[ids(c) for c in "ABCD"],
-        end_token_id=ids("<|im_end|>"))
-    _save(LLaVAOneVision1_5StandInForConditionalGeneration, config, folder,
-          _qwen_vl_processor(tok), auto="AutoModelForCausalLM")
+        vocab_size=_vocab_size(tok), answer_token_ids=[ids(c) for c in "ABCD"])
+    name = "llava_onevision1_5_standin"
+    config.auto_map = {"AutoConfig": f"{conf.__name__.rsplit('.', 1)[1]}."
+                                     "LLaVAOneVision1_5StandInConfig",
+                       "AutoModelForCausalLM": f"{name}."
+                                               "LLaVAOneVision1_5StandInForConditionalGeneration"}
+    config.architectures = ["LLaVAOneVision1_5_ForConditionalGeneration"]
+    try:
+        modeling = importlib.import_module(f"dynbench.tiny.standins.{name}")
+    except ImportError:  # transformers 5: the code imports what 5.x removed
+        modeling = None
+        config.save_pretrained(folder)
+    if modeling is not None:
+        import torch
+
+        with torch.random.fork_rng():
+            torch.manual_seed(SEED)
+            model = modeling.LLaVAOneVision1_5StandInForConditionalGeneration(config).eval()
+        model.save_pretrained(folder)
+    _copy_code(folder, conf, Path(conf.__file__).with_name(f"{name}.py"))
+    _qwen_vl_processor(tok, temporal_patch_size=1).save_pretrained(folder)
+    _generation_config(folder, tok)
 
 
 def build_unipixel(folder: Path) -> None:
-    """UniPixel layout (``PolyU-ChenLab/UniPixel-3B``): Qwen2.5-VL processor, ``<|seg|>`` token.
+    """UniPixel layout (``PolyU-ChenLab/UniPixel-3B``): a tiny Qwen2.5-VL with a SAM2 head,
+    config ``model_type: pixel_qwen2_5_vl`` and no ``auto_map`` (the ``unipixel`` package
+    registers its classes), ``<|ref|>``/``<|seg|>``/``<|mem|>`` tokens, Qwen2.5-VL processor.
 
-    The real checkpoint has no ``auto_map`` (the ``unipixel`` package registers its classes);
-    this one is loaded by the stand-in package's ``build_model`` through remote code.
+    The decoder is steered (``dynbench.tiny.steering``) so that greedy decoding emits
+    ``A``, ``<|seg|>``, ``<|im_end|>``: one option letter, then one mask.
     """
+    import torch
+
+    from dynbench.tiny.native import TEXT
     from dynbench.tiny.standins.unipixel_standin import (
-        UniPixelStandInConfig,
-        UniPixelStandInForConditionalGeneration,
+        PatchedQwen2_5_VLStandInProcessor,
+        PixelQwen2_5_VLStandInConfig,
+        PixelQwen2_5_VLStandInForConditionalGeneration,
     )
+    from dynbench.tiny.steering import qwen_writers, steer_decoder
 
     tok = byte_level_tokenizer(QWEN_VL_SPECIALS + ("<|ref|>", "<|seg|>", "<|mem|>"))
     ids = tok.convert_tokens_to_ids
-    config = UniPixelStandInConfig(
-        seg_token_id=ids("<|seg|>"), video_token_id=ids("<|video_pad|>"),
-        vocab_size=_vocab_size(tok), answer_token_ids=[ids(c) for c in "ABCD"],
-        end_token_id=ids("<|im_end|>"))
-    _save(UniPixelStandInForConditionalGeneration, config, folder, _qwen_vl_processor(tok),
-          mask_head=lambda m: m.sam2.mask_head)
+    text = {**TEXT, "vocab_size": _vocab_size(tok), "rope_theta": 1e6,
+            "tie_word_embeddings": False, "bos_token_id": ids("<|endoftext|>"),
+            "eos_token_id": ids("<|im_end|>"), "pad_token_id": ids("<|endoftext|>"),
+            "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]}}
+    vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
+              "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
+              "window_size": 56, "fullatt_block_indexes": [1], "tokens_per_second": 2,
+              "out_hidden_size": TEXT["hidden_size"]}
+    config = PixelQwen2_5_VLStandInConfig(
+        text_config=text, vision_config=vision, tie_word_embeddings=False,
+        seg_token_id=ids("<|seg|>"), image_token_id=ids("<|image_pad|>"),
+        video_token_id=ids("<|video_pad|>"), vision_start_token_id=ids("<|vision_start|>"),
+        vision_end_token_id=ids("<|vision_end|>"))
+    config.architectures = ["PixelQwen2_5_VLForConditionalGeneration"]
+    with torch.random.fork_rng():
+        torch.manual_seed(SEED)
+        model = PixelQwen2_5_VLStandInForConditionalGeneration(config).eval()
+    lm = model.model.language_model
+    steer_decoder(lm.embed_tokens, qwen_writers(lm), lm.norm, model.lm_head,
+                  [(None, ids("A")), (ids("A"), ids("<|seg|>")),
+                   (ids("<|seg|>"), ids("<|im_end|>"))])
+    with torch.no_grad():
+        _red_over_green(model.sam2.mask_head)
+    model.save_pretrained(folder)
+    _qwen_vl_processor(tok, cls=PatchedQwen2_5_VLStandInProcessor).save_pretrained(folder)
+    _generation_config(folder, tok)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dynbench.adapters.remote_common import INSTALL_SUPPORTED
+from dynbench.adapters.compat import INSTALL_TRANSFORMERS_4 as INSTALL_SUPPORTED
 from tests.realcode.common import (
     RealCheckpoint,
     copy_code,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from dynbench.adapters.remote_common import INSTALL_SUPPORTED
+from dynbench.adapters.compat import INSTALL_TRANSFORMERS_4 as INSTALL_SUPPORTED
 from tests.realcode.common import (
     RealCheckpoint,
     copy_code,
