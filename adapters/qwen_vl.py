@@ -26,6 +26,7 @@ from dynbench.adapters.hf_common import (
     accepts_kwarg,
     after_last_think,
     boxed_or_after_think,
+    reference_after_last_think,
     reference_boxed_or_after_think,
 )
 
@@ -132,6 +133,7 @@ class VSTAdapter(Qwen25VLAdapter):
     family: ClassVar[str] = "vst"
     system_prompt: ClassVar[str | None] = VST_THINK_SYSTEM_PROMPT
     postprocess = staticmethod(after_last_think)
+    reference_postprocess = staticmethod(reference_after_last_think)
 
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "official_processor_args": dict(VST_PROCESSOR_ARGS),

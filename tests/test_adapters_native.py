@@ -219,12 +219,15 @@ def test_protocol_reaches_the_adapter_through_pytest(pytester, tmp_path, monkeyp
     root = Path(__file__).resolve().parents[1]
     pytester.makepyfile(test_dynbench=(root / "bench_tests/test_dynbench.py").read_text())
     data, out = small_dataset(tmp_path / "data"), tmp_path / "out"
-    pytester.runpytest_subprocess("--model", "tiny:qwen2_5_vl", "--data-dir", str(data),
+    config = tmp_path / "model.yaml"  # a short answer: the official 512 tokens take minutes
+    config.write_text("model:\n  name: tiny:qwen2_5_vl\n  generation: {max_new_tokens: 3}\n")
+    pytester.runpytest_subprocess("--model-config", str(config), "--data-dir", str(data),
                                   "--report-dir", str(out), "--protocol", "reference",
                                   "--task", "cameraqa", "--limit", "1", "-p", "no:cacheprovider")
     model = json.loads((out / "report.json").read_text())["dynbench"]["model"]
     assert model["protocol"] == "reference" and model["attention"] == "eager"
-    assert model["generation"] == {"max_new_tokens": 512}
+    assert model["generation"] == {"max_new_tokens": 3}  # nothing else: checkpoint config
+    assert model["generation_effective"]["max_new_tokens"] == 3
     assert model["frames"].startswith("qwen_vl_utils")
 
 
