@@ -173,11 +173,14 @@ class Qwen3VLAdapter(_QwenVideoAdapter):
     evenly spaced (``qwen_inputs.sample_positions``). The suite picks those frames itself and
     passes ``do_sample_frames=False`` with their source indices, so both transformers majors
     see the same frames, sizes (the checkpoint processor's own pixel budget) and ``<t
-    seconds>`` stamps. With ``--max-frames K`` (fair only) the count comes from the source
-    length and is capped at K, spaced evenly over the K frames given. Deviations, each where
-    4.57.1 itself fails: a one-frame video is shown twice (the processor needs a frame pair),
-    and a frame whose short side is under 32 px is first enlarged to 32 px as transformers
-    5.x does. Generation: 512 new tokens. No system prompt (as the chat template).
+    seconds>`` stamps. Under ``reference`` the frames are the listed ones by position, as the
+    official code sees them; under ``fair`` by their source numbers (the same for frames
+    numbered 0, 1, 2...), so with ``--max-frames K`` the count comes from the source length,
+    capped at K and spaced evenly over the K frames given, stamped at their source times.
+    Deviations, each where 4.57.1 itself fails: a one-frame video is shown twice (the
+    processor needs a frame pair), and a frame whose short side is under 32 px is first
+    enlarged to 32 px as transformers 5.x does. Generation: 512 new tokens. No system prompt
+    (as the chat template).
     """
 
     family: ClassVar[str] = "qwen3_vl"
@@ -188,9 +191,23 @@ class Qwen3VLAdapter(_QwenVideoAdapter):
                 "frames": "2 fps of a 24 fps frame list (transformers 4.57.1 rule), chosen by "
                           "the suite; do_sample_frames=False"}
 
+    def timeline(self, video: Video) -> tuple[int, list[int]]:
+        """(frames in the source clip, each given frame's index in it) for the 24-fps rule.
+
+        ``reference``: the official code's view, the listed frames by position. ``fair``: the
+        frames' source numbers counted from the first, so a ``--max-frames`` subsample keeps
+        the source's length and times (the same as positions for frames numbered 0, 1, ...).
+        """
+        numbers = list(video.frame_indices)
+        increasing = len(numbers) == len(video) and all(
+            a < b for a, b in zip(numbers, numbers[1:], strict=False))
+        if self.protocol == "reference" or not increasing:
+            return len(video), list(range(len(video)))
+        return numbers[-1] - numbers[0] + 1, [n - numbers[0] for n in numbers]
+
     def shown_positions(self, video: Video) -> list[int]:
         """Positions in ``video.frames`` the official 2-fps rule keeps."""
-        source_total = (video.frame_indices[-1] + 1) if video.frame_indices else len(video)
+        source_total, _ = self.timeline(video)
         fps, min_frames, max_frames = qi.frames_per_second(self.processor.video_processor)
         count = qi.sample_count(source_total, video.fps, fps, min_frames, max_frames)
         return qi.sample_positions(len(video), min(count, len(video)))
@@ -203,10 +220,9 @@ class Qwen3VLAdapter(_QwenVideoAdapter):
         return frames * 2 if len(frames) == 1 else frames
 
     def visual_inputs(self, frames: list[Image.Image], video: Video) -> dict[str, Any]:
-        positions = self.shown_positions(video)
-        indices = [video.frame_indices[p] if video.frame_indices else p for p in positions]
+        source_total, times = self.timeline(video)
+        indices = [times[p] for p in self.shown_positions(video)]
         indices += [indices[-1]] * (len(frames) - len(indices))  # the repeated single frame
-        source_total = (video.frame_indices[-1] + 1) if video.frame_indices else len(video)
         meta = {"fps": float(video.fps), "frames_indices": indices,
                 "total_num_frames": source_total}
         return {"videos": [frames], "video_metadata": [meta], "do_sample_frames": False,

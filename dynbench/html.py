@@ -19,7 +19,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from dynbench.report import atomic_write
+from dynbench import runfolder
 from dynbench.tasks import DIMENSION_TITLES, DIMENSIONS, TASK_ORDER, TASKS
 
 STRIP_CASES_PER_TASK = 48  # mask cases per task that get frame strips (lowest J&F first)
@@ -59,7 +59,7 @@ def outcome(record: dict) -> str:
     """What the sample browser filters on."""
     if record.get("status") == "error":
         return "error"
-    if record.get("status") == "n/a":
+    if record.get("status") in ("n/a", "skipped"):
         return "n/a"
     if record.get("kind") == "qa":
         if record.get("unparsed"):
@@ -85,7 +85,7 @@ def strip_candidates(records: list[dict], per_task: int = STRIP_CASES_PER_TASK) 
     chosen: list[dict] = []
     for task in TASK_ORDER:
         cases = [r for r in records if r.get("task") == task and r.get("kind") == "mask"
-                 and r.get("status") != "n/a" and not r.get("file_problem")]
+                 and r.get("status") not in ("n/a", "skipped") and not r.get("file_problem")]
         chosen += sorted(cases, key=lambda r: (worst_first_rank(r), r["id"]))[:per_task]
     return chosen
 
@@ -378,14 +378,12 @@ def write_html(folder: Path, summary: dict | None = None, records: list[dict] | 
     """Render ``report.html`` for a report dir (summary/records read from it when not given)."""
     folder = Path(folder)
     if summary is None or records is None:
-        from dynbench.gate import load_run
-
-        run = load_run(folder)
+        run = runfolder.load_run(folder)
         folder, summary, records = run.folder, run.summary, run.records
     root = data_dir or summary.get("settings", {}).get("data_dir")
     strips = build_strips(folder, records, Path(root) if root else None)
-    path = Path(out) if out else folder / "report.html"
-    atomic_write(path, render_html(summary, records, strips))
+    path = Path(out) if out else folder / runfolder.HTML
+    runfolder.atomic_write(path, render_html(summary, records, strips))
     return path
 
 

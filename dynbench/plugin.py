@@ -53,6 +53,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("max-frames", type=int, metavar="K", help="show at most K uniformly sampled frames")
     add("predictions", metavar="DIR", help="score saved predictions (answers.jsonl, "
         "masks/<case id>/frame_XXXX.png) instead of running a model")
+    add("follow-symlinks", action="store_true", help="read symlinks that leave the dataset or "
+        "predictions folder (refused by default)")
     add("report-dir", metavar="DIR", help="where report files go (default "
         "reports/<model>/<run-id>/)")
     add("save-masks", action="store_true", help="save predicted masks as PNG in the report dir")

@@ -25,7 +25,7 @@ class Progress:
         """Count a record; return a progress line when one is due."""
         self.done += 1
         self.errors += record.get("status") == "error"
-        if record.get("status") != "n/a" and record.get("task") in TASKS:
+        if record.get("status") not in ("n/a", "skipped") and record.get("task") in TASKS:
             value = record.get("correct") if record.get("kind") == "qa" else record.get("jf")
             acc = self.sums.setdefault(record["task"], [0.0, 0])
             acc[0] += float(value or 0.0)

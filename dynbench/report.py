@@ -1,4 +1,4 @@
-"""Aggregate case records into task / dimension / overall scores and write the report files.
+"""Aggregate case records into task / dimension / overall scores; the terminal table.
 
 Pure functions over plain records, so the same code serves a live run, xdist and re-reading
 a saved ``samples.jsonl``.
@@ -6,10 +6,6 @@ a saved ``samples.jsonl``.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from dynbench import stats
@@ -22,7 +18,8 @@ def pct(x: float | None) -> float | None:
 
 def task_summary(task: str, records: list[dict]) -> dict[str, Any]:
     """Score of one task. Errors score 0 and stay in n; not-applicable cases never count."""
-    in_score = [r for r in records if r["status"] != "n/a" and not r.get("file_problem")]
+    in_score = [r for r in records if r["status"] not in ("n/a", "skipped")
+                and not r.get("file_problem")]
     entry: dict[str, Any] = {
         "metric": TASKS[task].metric, "n": len(in_score),
         "errors": sum(r["status"] == "error" for r in records),
@@ -69,7 +66,7 @@ def aggregate(records: list[dict], *, model: dict, settings: dict) -> dict[str, 
     errors = [{"id": r["id"], "message": r.get("error")} for r in records
               if r["status"] == "error"]
     settings = {**settings, "dataset_fingerprint": fingerprint(records)}
-    return {
+    summary = {
         "model": model, "settings": settings, "tasks": tasks, "dimensions": dimensions,
         "overall": {"score": round(sum(scores) / len(scores), 4) if scores else None,
                     "entered": entered},
@@ -79,6 +76,11 @@ def aggregate(records: list[dict], *, model: dict, settings: dict) -> dict[str, 
         "errors": errors,
         "other": sorted({r["task"] for r in records} - set(TASKS)),
     }
+    if settings.get("protocol") == "reference":
+        from dynbench.reference.summary import annotate
+
+        annotate(summary, records)
+    return summary
 
 
 def fingerprint(records: list[dict]) -> str:
@@ -117,36 +119,8 @@ def render_table(summary: dict) -> list[str]:
     c = summary["counts"]
     lines.append(f"cases {c['cases']}  errors {c['errors']}  unparsed answers {c['unparsed']}  "
                  f"not applicable {c['not_applicable']}")
+    if "reference_conventions" in summary:
+        from dynbench.reference.summary import render_lines
+
+        lines += render_lines(summary)
     return lines
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write to a temp file, then rename, so a killed run never leaves half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def jsonl(records: list[dict]) -> str:
-    return "".join(json.dumps(r, sort_keys=True, default=str) + "\n" for r in records)
-
-
-def write_run_files(folder: Path, records: list[dict], summary: dict) -> None:
-    """samples.jsonl (one line per case), summary.json, and answers.jsonl in the
-    ``--predictions`` layout, so a run's outputs can be re-scored without the model."""
-    ordered = sorted(records, key=lambda r: r["id"])
-    atomic_write(folder / "samples.jsonl", jsonl(ordered))
-    atomic_write(folder / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
-    answers = [{"id": r["id"], "output": r["output"]} for r in ordered
-               if r["kind"] == "qa" and r.get("output") is not None]
-    atomic_write(folder / "answers.jsonl", jsonl(answers))
-
-
-def read_samples(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

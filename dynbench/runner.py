@@ -17,15 +17,18 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from dynbench import runfolder
 from dynbench.adapters.base import Adapter, MaskRequest, QARequest, Segmentation, Video
 from dynbench.answers import format_options
 from dynbench.data import Case, DataError
 from dynbench.media import (
     FrameCache,
     content_hash,
+    frame_notes,
     list_frames,
     load_truth_masks,
     sample_positions,
+    truth_notes,
 )
 from dynbench.resume import ResumeCache
 from dynbench.scoring import ScoringSettings, score_masks, score_qa
@@ -83,7 +86,7 @@ class Runner:
 
     def run(self, case: Case) -> dict[str, Any]:
         """Return the case's record; errors are recorded, not raised."""
-        chash = content_hash(case, self.settings.root)
+        chash = self.content_key(case)
         if self.resume is not None:
             cached = self.resume.get(case.id, chash)
             if cached is not None:
@@ -92,6 +95,10 @@ class Runner:
         if self.resume is not None:
             self.resume.put(record)
         return record
+
+    def content_key(self, case: Case) -> str:
+        """What the case's result depends on in the data (keys --resume)."""
+        return content_hash(case, self.settings.root)
 
     def compute(self, case: Case, chash: str) -> dict[str, Any]:
         record = base_record(case)
@@ -103,8 +110,10 @@ class Runner:
                 raise NotApplicable(f"{self.adapter.family} does not do {case.kind} tasks")
             video = self.video(case)
             record.update(frames=video.frame_indices, n_frames=len(video))
-            record.update(self.run_qa(case, video) if case.kind == "qa"
-                          else self.run_mask(case, video))
+            notes = frame_notes(self.settings.root, case.source, case.scene,
+                                [f.size for f in video.frames])  # as `dynbench check` lists
+            result = self.run_qa(case, video) if case.kind == "qa" else self.run_mask(case, video)
+            record.update(result, notes=[*notes, *result.get("notes", [])])
         except NotApplicable as exc:
             record.update(status="n/a", reason=str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a visible error
@@ -149,7 +158,8 @@ class Runner:
         return {"prompt": case.prompt, "output": seg.text, "j": score.j, "f": score.f,
                 "jf": score.jf, "per_frame_j": score.per_frame_j,
                 "per_frame_f": score.per_frame_f, "mask_produced": masks is not None,
-                "notes": [*seg.notes, *score.notes], **facts}
+                "notes": [*truth_notes(self.settings.root, case.source, case.scene, case.obj),
+                          *empty_truth_note(truth), *seg.notes, *score.notes], **facts}
 
     def _call(self, method, video: Video, request) -> tuple[Any, dict[str, Any]]:
         torch = sys.modules.get("torch")
@@ -162,6 +172,23 @@ class Runner:
         if cuda:
             facts["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
         return output, facts
+
+
+def empty_truth_note(truth: list[np.ndarray]) -> list[str]:
+    if any(t.any() for t in truth):
+        return []
+    return ["ground truth is empty on every shown frame (the object is visible only in "
+            "frames not shown)"]
+
+
+def make_runner(settings: RunSettings, adapter: Adapter, cache: FrameCache | None = None,
+                resume: ResumeCache | None = None) -> Runner:
+    """The runner of the settings' protocol (``reference``: the official rules)."""
+    if settings.scoring.protocol == "reference":
+        from dynbench.reference.runner import ReferenceRunner
+
+        return ReferenceRunner(settings, adapter, cache, resume)
+    return Runner(settings, adapter, cache, resume)
 
 
 def checked_masks(seg: Segmentation, shown: int) -> np.ndarray | None:
@@ -213,7 +240,7 @@ def _is_oom(exc: BaseException) -> bool:
 
 def save_masks(folder: Path, case_id: str, indices: list[int], masks: np.ndarray) -> None:
     """Predicted masks as PNG, in the layout ``--predictions`` reads back."""
-    out = folder / "masks" / case_id
-    out.mkdir(parents=True, exist_ok=True)
+    runfolder.mask_dir(folder, case_id).mkdir(parents=True, exist_ok=True)
     for index, mask in zip(indices, masks, strict=True):
-        Image.fromarray(mask.astype(np.uint8) * 255).save(out / f"frame_{index:04d}.png")
+        Image.fromarray(mask.astype(np.uint8) * 255).save(runfolder.mask_file(folder, case_id,
+                                                                              index))

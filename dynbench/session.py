@@ -7,7 +7,6 @@ appends each to ``samples.partial.jsonl`` as it lands, and aggregates once at th
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from dynbench import runfolder
 from dynbench.adapters.base import Adapter
 from dynbench.data import Case, DataError, Dataset, read_dataset, resolve_root
 from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
@@ -26,6 +26,7 @@ from dynbench.tasks import TASKS, parse_task_list
 
 RECORD_KEY = "dynbench"
 CASE_ID = re.compile(r"::test_(?:qa|mask)\[(?P<id>.*)\](?:@.*)?$")
+CASE_TEST = re.compile(r"::test_(?:qa|mask)\[")
 
 
 def _opt(config: pytest.Config, name: str):
@@ -58,6 +59,9 @@ class DynBench:
         self.family = "predictions"
         self.root: Path | None = None  # set below; None only when the options are invalid
         self.tasks: tuple[str, ...] = ()
+        from dynbench import safefs
+
+        safefs.set_follow_symlinks(bool(_opt(config, "follow_symlinks")))
         try:
             self.root = resolve_root(_opt(config, "data_dir"))
             self.spec = spec_from_options(config)
@@ -66,6 +70,10 @@ class DynBench:
                 raise ValueError("--protocol reference reproduces the reference code, which "
                                  "shows every frame; drop --max-frames (or max_frames in the "
                                  "model config), or use --jf-mode reference alone")
+            if _opt(config, "protocol") == "reference":
+                from dynbench.reference.summary import check_options
+
+                check_options(jf_mode=_opt(config, "jf_mode"), qa_mode=_opt(config, "qa_mode"))
             if self.predictions is None:
                 from dynbench.adapters.registry import resolve_family
 
@@ -79,8 +87,9 @@ class DynBench:
         self.records: dict[str, dict] = {}
         self.model_facts: dict[str, Any] = {}
         self._dataset: Dataset | None = None
-        self._partial = None
+        self._partial = runfolder.PartialSamples(self.report_dir)
         self.expected: set[str] = set()
+        self._case_ids: dict[str, str] | None = None  # node-id form of a case id -> case id
         self.upcoming: Case | None = None  # the next video's case, for prefetching
         self.lookahead: dict[str, Case | None] = {}  # node id -> first case of the next video
 
@@ -110,6 +119,10 @@ class DynBench:
     # --- cases -----------------------------------------------------------------------
     @property
     def dataset(self) -> Dataset:
+        if self._dataset is None and self.scoring.protocol == "reference":
+            from dynbench.reference.listing import read_dataset as read_official
+
+            self._dataset = read_official(self.root)
         if self._dataset is None:
             self._dataset = read_dataset(self.root)
         return self._dataset
@@ -129,6 +142,10 @@ class DynBench:
 
     # --- model -----------------------------------------------------------------------
     def create_adapter(self) -> Adapter:
+        if self.predictions is not None and self.scoring.protocol == "reference":
+            from dynbench.reference.runner import ReferencePredictions
+
+            return ReferencePredictions(self.spec, Path(self.predictions))
         if self.predictions is not None:
             from dynbench.adapters.predictions import SavedPredictions
 
@@ -160,16 +177,34 @@ class DynBench:
     # --- records (controller) --------------------------------------------------------
     def add_record(self, record: dict) -> None:
         self.records[record["id"]] = record
-        if self._partial is None:
-            self.report_dir.mkdir(parents=True, exist_ok=True)
-            self._partial = open(self.report_dir / "samples.partial.jsonl", "a",  # noqa: SIM115
-                                 encoding="utf-8")
-        self._partial.write(json.dumps(record, sort_keys=True, default=str) + "\n")
-        self._partial.flush()
+        self._partial.append(record)
 
     def expect(self, nodeids: list[str]) -> None:
         """Remember which cases this run collected, to account for every one at the end."""
-        self.expected = {m["id"] for n in nodeids if (m := CASE_ID.search(n))}
+        self.expected = {case_id for n in nodeids if (case_id := self.case_id_of(n))}
+
+    def case_id_of(self, nodeid: str) -> str | None:
+        """The case id a node id was made from. pytest escapes ids (``café`` becomes
+        ``caf\\xe9``, a newline ``\\n``) and xdist appends ``@<group>``, so ids are looked up
+        among the dataset's own cases instead of being parsed back."""
+        m = CASE_TEST.search(nodeid)
+        if m is None:
+            return None
+        plain = CASE_ID.search(nodeid)
+        if plain and not any(ch in plain["id"] for ch in "\\[]@"):
+            return plain["id"]  # nothing escaped, nothing ambiguous: the common case
+        if self._case_ids is None:
+            from _pytest.compat import ascii_escaped
+
+            cases = self.dataset.cases if self.root is not None else []
+            self._case_ids = {form: c.id for c in cases for form in (c.id, ascii_escaped(c.id))}
+        rest = nodeid[m.end():]
+        for end in (i for i, ch in enumerate(rest) if ch == "]"):
+            tail = rest[end + 1:]
+            if (tail == "" or tail.startswith("@")) and rest[:end] in self._case_ids:
+                return self._case_ids[rest[:end]]
+        found = CASE_ID.search(nodeid)
+        return found["id"] if found else None
 
     def record_from_report(self, report: pytest.TestReport) -> dict | None:
         """The record a report carries; for a case that failed without one (setup error,
@@ -177,12 +212,12 @@ class DynBench:
         for name, value in getattr(report, "user_properties", ()):
             if name == RECORD_KEY:
                 return value
-        m = CASE_ID.search(report.nodeid)
-        if report.failed and m:
+        case_id = self.case_id_of(report.nodeid)
+        if report.failed and case_id:
             crash = getattr(report.longrepr, "reprcrash", None)
             text = (crash.message if crash else str(report.longrepr)).strip().splitlines()
             stage = report.when if report.when in ("setup", "call", "teardown") else "run"
-            return error_record(m["id"], f"{stage} failed: {text[-1] if text else '?'}")
+            return error_record(case_id, f"{stage} failed: {text[-1] if text else '?'}")
         return None
 
     def unfinished(self) -> list[dict]:
@@ -201,19 +236,11 @@ class DynBench:
         return aggregate(records, model=model, settings=self.settings_dict())
 
     def finish(self, summary: dict) -> None:
-        from dynbench.report import write_run_files
-
-        if self._partial is not None:
-            self._partial.close()
-        write_run_files(self.report_dir, list(self.records.values()), summary)
-        (self.report_dir / "samples.partial.jsonl").unlink(missing_ok=True)
+        self._partial.close()
+        runfolder.write_run_files(self.report_dir, list(self.records.values()), summary)
 
     def write_report_json(self, report: dict) -> Path:
-        from dynbench.report import atomic_write
-
-        path = self.report_dir / "report.json"
-        atomic_write(path, json.dumps(report, indent=1, default=str) + "\n")
-        return path
+        return runfolder.write_report(self.report_dir, report)
 
 
 def error_record(case_id: str, message: str) -> dict[str, Any]:

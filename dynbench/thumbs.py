@@ -20,7 +20,9 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from dynbench import runfolder
 from dynbench.data import DataError
+from dynbench.images import open_image, read_mask
 from dynbench.media import list_frames, load_truth_masks, sample_positions
 
 THUMB_WIDTH = 96
@@ -58,7 +60,7 @@ def save_strip(folder: Path, case_id: str, indices: Sequence[int],
         strip = np.concatenate([downscale_mask(masks[i], size) for i in chosen], axis=1)
         info = PngInfo()
         info.add_text(FRAMES_KEY, ",".join(str(indices[i]) for i in chosen))
-        out = folder / "thumbs" / f"{case_id}.png"
+        out = runfolder.thumb_file(folder, case_id)
         out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(strip).save(out, pnginfo=info, optimize=False)
         return out
@@ -89,9 +91,11 @@ def data_uri(image: Image.Image, fmt: str = "PNG") -> str:
 
 
 @lru_cache(maxsize=256)
-def frame_thumb(path: Path) -> tuple[Image.Image, tuple[int, int]]:
-    """A frame downscaled to thumbnail size (JPEG draft mode decodes it small) + full size."""
-    with Image.open(path) as im:
+def frame_thumb(path: Path, root: Path | None = None) -> tuple[Image.Image, tuple[int, int]]:
+    """A frame downscaled to thumbnail size (JPEG draft mode decodes it small) + full size.
+    Opened with the dataset's guards: the pixel limit applies (paths come from
+    :func:`list_frames`, which refuses symlinks leaving the dataset)."""
+    with open_image(path, root or path.parent) as im:
         full = im.size
         size = thumb_size(*full)
         im.draft("RGB", (size[0] * 2, size[1] * 2))
@@ -117,10 +121,9 @@ def _mask_image(mask: np.ndarray) -> Image.Image:
 def _prediction(folder: Path, case_id: str, index: int, size: tuple[int, int],
                 strip: dict[int, np.ndarray]) -> np.ndarray | None:
     """Predicted mask at thumbnail size: saved masks/ first, else the thumbs/ strip."""
-    path = folder / "masks" / case_id / f"frame_{index:04d}.png"
-    if path.is_file():
-        with Image.open(path) as im:
-            return downscale_mask(np.asarray(im.convert("L")) > 0, size)
+    path = runfolder.mask_file(folder, case_id, index)
+    if path.is_file() and not path.is_symlink():
+        return downscale_mask(read_mask(path, folder), size)
     cell = strip.get(index)
     if cell is None:
         return None
@@ -134,12 +137,12 @@ def case_strip(folder: Path, root: Path, record: dict) -> list[dict[str, Any]]:
     frames, at most ``SHOW_FRAMES``; raises DataError/OSError when the data is unreadable."""
     case_id = record["id"]
     obj = case_id.rsplit("/obj", 1)[-1]
-    strip = read_strip(folder / "thumbs" / f"{case_id}.png")
+    strip = read_strip(runfolder.thumb_file(folder, case_id))
     shown = sorted(strip) if strip else list(record.get("frames") or [])
     frames = list_frames(root, record["source"], record["scene"])
     where = dict(zip(frames.indices, frames.paths, strict=True))
     chosen = [i for i in pick(shown, SHOW_FRAMES) if i in where]
-    thumbs = [frame_thumb(where[i]) for i in chosen]
+    thumbs = [frame_thumb(where[i], root) for i in chosen]
     truths = load_truth_masks(root, record["source"], record["scene"], str(int(obj)),
                               [where[i] for i in chosen], [full for _, full in thumbs])
     rows = []

@@ -87,7 +87,7 @@ def test_missing_run_is_an_error(tmp_path, capsys):
 
 
 def test_leaderboard_is_pure(runs):
-    from dynbench.gate import load_run
+    from dynbench.runfolder import load_run
 
     board = report_cli.leaderboard([load_run(p, samples=False) for p in runs])
     assert [c["label"] for c in board["columns"]] == ["org/strong", "org/mid", "org/weak"]

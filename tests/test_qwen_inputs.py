@@ -437,6 +437,22 @@ def test_qwen3_max_frames_keeps_the_source_rate(processors):
         Video("src/s", frames[:3], [0, 47, 95], [Path("x")] * 3)) == [0, 1, 2]
 
 
+def test_qwen3_reference_uses_listing_positions(processors):
+    """Under reference the frames are the official listing's, by position, whatever their
+    numbers (string-sorted names, gaps): the input equals the official call on that list."""
+    processor = processors("qwen3_vl")
+    frames = frames_of(30, (64, 48))
+    numbers = sorted(range(0, 60, 2), key=str)  # frame_0, frame_10, frame_12, ..., frame_2
+    listed = Video(key="src/s", frames=frames, frame_indices=numbers, paths=[Path("x")] * 30)
+    reference = adapter_for(Qwen3VLAdapter, processor, protocol="reference")
+    _, ours = suite_inputs(reference, listed)
+    assert_same(official_qwen3(processor, frames), ours)
+    fair = adapter_for(Qwen3VLAdapter, processor)  # fair: not increasing -> positions too
+    assert fair.timeline(listed) == (30, list(range(30)))
+    shifted = Video("src/s", frames, list(range(5, 35)), [Path("x")] * 30)
+    assert fair.timeline(shifted) == (30, list(range(30)))  # numbered from 5: same frames
+
+
 def test_missing_qwen_vl_utils_says_how_to_install(monkeypatch):
     import builtins
 
