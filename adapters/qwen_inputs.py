@@ -18,19 +18,21 @@ The paper's evaluation code (``Dynamics-X/Thinking-in-Dynamics``, pinned to tran
 
 from __future__ import annotations
 
-import math
 from importlib import metadata
 from typing import Any
 
 from PIL import Image
+
+from dynbench.adapters.base import LoadError
 
 PINNED_QWEN_VL_UTILS = "0.0.14"
 INSTALL_QWEN_VL_UTILS = f"pip install 'qwen-vl-utils=={PINNED_QWEN_VL_UTILS}'"
 REFERENCE_FPS = 24.0  # the fps the paper's code declares for every frame list
 
 
-class QwenVLUtilsMissing(ImportError):
-    """qwen-vl-utils is not installed; the message carries the install command."""
+class QwenVLUtilsMissing(LoadError, ImportError):
+    """qwen-vl-utils is not installed; the message carries the install command (raised at
+    load, before any case)."""
 
 
 def qwen_vl_utils_version() -> str:
@@ -126,7 +128,3 @@ def frames_per_second(video_processor: Any) -> tuple[float, int, int]:
     min_frames = getattr(video_processor, "min_frames", None) or 4
     max_frames = getattr(video_processor, "max_frames", None) or 768
     return float(fps), int(min_frames), int(max_frames)
-
-
-def ceil_even(n: int) -> int:
-    return 2 * math.ceil(n / 2)

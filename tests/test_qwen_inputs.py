@@ -23,7 +23,7 @@ import transformers
 from PIL import Image
 
 from dynbench.adapters import qwen_inputs as qi
-from dynbench.adapters.base import Video
+from dynbench.adapters.base import LoadError, Video
 from dynbench.adapters.llava_ov import LlavaOV15Adapter
 from dynbench.adapters.qwen_vl import (
     VST_PROCESSOR_ARGS,
@@ -466,3 +466,5 @@ def test_missing_qwen_vl_utils_says_how_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_qwen)
     with pytest.raises(qi.QwenVLUtilsMissing, match="pip install 'qwen-vl-utils==0.0.14'"):
         qi.qwen_vl_utils_video([Image.new("RGB", (8, 8))])
+    with pytest.raises(LoadError, match="qwen-vl-utils"):  # at load, before any case
+        Qwen25VLAdapter(ModelSpec(name="x")).attach(object(), object())
