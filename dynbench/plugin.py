@@ -17,6 +17,7 @@ from dynbench.gpus import parse_gpu_list, pin_worker, visible_gpus
 from dynbench.progress import Progress
 from dynbench.rootdir import fix_rootdir
 from dynbench.session import DynBench
+from dynbench.shards import describe as describe_shard
 from dynbench.tasks import DIMENSIONS, TASKS
 
 STATE = pytest.StashKey[DynBench]()
@@ -68,6 +69,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default): free-text answers; logits: rank the option letters by next-token logits "
         "(a different protocol, named in the report)")
     add("seed", type=int, default=0, metavar="N", help="seed of the chance baseline (default 0)")
+    add("shard", metavar="I/N|auto[/N]", help="run part I of N (0-based) of the selected "
+        "cases, whole videos balanced by cost; auto: from SLURM_ARRAY_TASK_ID/_COUNT or "
+        "JOB_COMPLETION_INDEX (auto/N); join the parts with `dynbench merge`")
     add("resume", action="store_true", help="reuse finished case results of an earlier run "
         "with the same model, settings and data (recomputes anything that changed)")
     add("resume-dir", metavar="DIR", help="where --resume keeps results (default "
@@ -307,7 +311,9 @@ class Controller:
             return
         for record in self.state.unfinished():
             self.state.add_record(record)
-        if self.state.records:
+        if self.state.shard is not None:
+            self._account_for_empty_shard(session)
+        if self.state.records or self.state.shard is not None:
             if any(r["status"] == "error" for r in self.state.records.values()) and \
                     session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -320,6 +326,12 @@ class Controller:
             self.state.finish(self.summary)
             self.html_note = _write_html(self.state.report_dir, self.summary)
         yield
+
+    def _account_for_empty_shard(self, session: pytest.Session) -> None:
+        """More shards than videos leaves a shard empty: still a report (merge needs it)."""
+        if not self.state.plan().cases[self.state.shard.index] and \
+                session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.OK
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_json_modifyreport(self, json_report: dict) -> None:
@@ -346,6 +358,8 @@ class Controller:
             tr.write_sep("-", "Dyn-Bench regression gate")
             for line in gate.render_verdict(self.summary["gate"]):
                 tr.write_line(line)
+        if self.summary.get("shard"):
+            tr.write_line(describe_shard(self.state.shard, self.state.plan()))
         tr.write_line(f"report: {self.state.report_dir}")
         if self.html_note:
             tr.write_line(self.html_note)
@@ -359,6 +373,13 @@ def _write_html(folder, summary: dict) -> str:
         return f"html: {write_html(folder, summary)}"
     except Exception as exc:  # noqa: BLE001 - the run's results are already on disk
         return f"WARNING: report.html not written ({type(exc).__name__}: {exc})"
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    state = config.stash.get(STATE, None)
+    if state is None or state.shard is None or state.error:
+        return None
+    return f"dynbench: shard {state.shard.label} ({state.shard.source})"
 
 
 def _table(summary: dict) -> list[str]:

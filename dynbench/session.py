@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,15 @@ from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
 from dynbench.resume import ResumeCache, model_key, scoring_key
 from dynbench.runner import RunSettings, failed_score
 from dynbench.scoring import ScoringSettings
+from dynbench.shards import (
+    Plan,
+    Shard,
+    data_fingerprint,
+    make_plan,
+    parse_shard,
+    selection_fingerprint,
+    shard_document,
+)
 from dynbench.tasks import TASKS, parse_task_list
 
 RECORD_KEY = "dynbench"
@@ -62,7 +72,9 @@ class DynBench:
         from dynbench import safefs
 
         safefs.set_follow_symlinks(bool(_opt(config, "follow_symlinks")))
+        self.shard: Shard | None = None
         try:
+            self.shard = parse_shard(_opt(config, "shard"), os.environ)
             self.root = resolve_root(_opt(config, "data_dir"))
             self.spec = spec_from_options(config)
             self.tasks = parse_task_list(_opt(config, "task"))
@@ -87,6 +99,9 @@ class DynBench:
         self.records: dict[str, dict] = {}
         self.model_facts: dict[str, Any] = {}
         self._dataset: Dataset | None = None
+        self._selection: list[Case] | None = None
+        self._plan: Plan | None = None
+        self._shard_doc: dict[str, Any] | None = None
         self._partial = runfolder.PartialSamples(self.report_dir)
         self.expected: set[str] = set()
         self._case_ids: dict[str, str] | None = None  # node-id form of a case id -> case id
@@ -109,6 +124,8 @@ class DynBench:
         if chosen:
             return Path(chosen).expanduser().resolve()
         run_id = time.strftime("%Y%m%d-%H%M%S")
+        if self.shard is not None:  # array tasks start together: one folder per shard
+            run_id += f"-shard{self.shard.index}of{self.shard.count}"
         return self.config.rootpath / "reports" / self.model_slug / run_id
 
     @property
@@ -127,18 +144,47 @@ class DynBench:
             self._dataset = read_dataset(self.root)
         return self._dataset
 
-    def selected(self, kind: str) -> list[Case]:
-        """Cases of one kind after ``--task`` and the per-task ``--limit``."""
+    def selection(self) -> list[Case]:
+        """Every selected case (all kinds) after ``--task`` and the per-task ``--limit``,
+        in dataset order, before ``--shard``."""
         self.require_valid()
-        per_task: dict[str, int] = {}
-        chosen = []
-        for case in self.dataset.cases:
-            if case.kind != kind or (case.kind != "data" and case.task not in self.tasks):
-                continue
-            per_task[case.task] = per_task.get(case.task, 0) + 1
-            if self.limit is None or per_task[case.task] <= self.limit:
-                chosen.append(case)
-        return chosen
+        if self._selection is None:
+            per_task: dict[str, int] = {}
+            self._selection = []
+            for case in self.dataset.cases:
+                if case.kind != "data" and case.task not in self.tasks:
+                    continue
+                per_task[case.task] = per_task.get(case.task, 0) + 1
+                if self.limit is None or per_task[case.task] <= self.limit:
+                    self._selection.append(case)
+        return self._selection
+
+    def plan(self) -> Plan | None:
+        """The ``--shard`` plan over the whole selection (the same on every machine)."""
+        if self.shard is not None and self._plan is None:
+            self._plan = make_plan(self.selection(), self.root, self.spec.max_frames,
+                                   self.shard.count)
+        return self._plan
+
+    def selected(self, kind: str) -> list[Case]:
+        """Cases of one kind: the selection, narrowed to this process's ``--shard``."""
+        plan = self.plan()
+        mine = set(plan.cases[self.shard.index]) if plan is not None else None
+        return [c for c in self.selection() if c.kind == kind and (mine is None or c.id in mine)]
+
+    def shard_document(self) -> dict[str, Any]:
+        """``shard.json`` of this shard (see ``dynbench.shards``); computed once."""
+        if self._shard_doc is None:
+            from dynbench.resume import IDENTITY_FIELDS
+
+            model = {f: getattr(self.spec, f) for f in IDENTITY_FIELDS}
+            model.update(family=self.family, predictions=self.predictions)
+            selection = self.selection()
+            self._shard_doc = shard_document(
+                self.shard, self.plan(), model=model, total_cases=len(selection),
+                selection=selection_fingerprint(selection, self.tasks, self.limit),
+                data=data_fingerprint(selection, self.root))
+        return self._shard_doc
 
     # --- model -----------------------------------------------------------------------
     def create_adapter(self) -> Adapter:
@@ -165,7 +211,9 @@ class DynBench:
             return None
         root = Path(_opt(self.config, "resume_dir") or self.config.rootpath / "reports" /
                     ".resume")
-        writer = (self.workerinput or {}).get("workerid", "main") + f"-{os.getpid()}"
+        # shards on many nodes may share one resume dir: the host keeps their files apart
+        writer = (f"{socket.gethostname()}-{(self.workerinput or {}).get('workerid', 'main')}"
+                  f"-{os.getpid()}")
         return ResumeCache(root, model_key(self.spec, self.family, self.predictions),
                            scoring_key(self.scoring.as_dict()), writer)
 
@@ -233,11 +281,17 @@ class DynBench:
         model = {"name": self.spec.name, "hub_id": self.spec.hub_id, "family": self.family,
                  **self.model_facts}
         model.setdefault("kind", "predictions" if self.predictions else "model")
-        return aggregate(records, model=model, settings=self.settings_dict())
+        summary = aggregate(records, model=model, settings=self.settings_dict())
+        if self.shard is not None:  # shard.json has the case lists; the summary the rest
+            summary["shard"] = {k: v for k, v in self.shard_document().items()
+                                if k not in ("cases", "plan")}
+        return summary
 
     def finish(self, summary: dict) -> None:
         self._partial.close()
         runfolder.write_run_files(self.report_dir, list(self.records.values()), summary)
+        if self.shard is not None:
+            runfolder.write_shard(self.report_dir, self.shard_document())
 
     def write_report_json(self, report: dict) -> Path:
         return runfolder.write_report(self.report_dir, report)
