@@ -42,6 +42,10 @@ SAMPLING_KEYS = ("temperature", "top_p", "top_k")
 ADAPTER_KEYS = ("prefix_cache", "preprocess_cache")
 THINK_END = "</think>"
 _BOXED = re.compile(r"\\boxed\s*\{")
+_REFERENCE_BOXED = re.compile(r"\\boxed\{([^}]+)\}")  # the official Spatial-SSRL regex
+# decoding settings reported as ``generation_effective``
+EFFECTIVE_KEYS = ("max_new_tokens", "do_sample", "temperature", "top_p", "top_k",
+                  "repetition_penalty", "num_beams")
 
 
 def strip_text(text: str) -> str:
@@ -73,13 +77,38 @@ def boxed_or_after_think(text: str) -> str:
     return boxed if boxed is not None else after_last_think(text)
 
 
-def generation_settings(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Family defaults updated by the user's ``generation``; greedy unless asked otherwise.
+def reference_after_last_think(text: str) -> str:
+    """The official VST post-processing: text after the last ``</think>`` (stripped), else
+    the text unchanged."""
+    return text.split(THINK_END)[-1].strip() if THINK_END in text else text
 
-    Greedy decoding clears the checkpoint's sampling knobs (Qwen ships e.g. ``top_k=1``,
-    ``temperature=0.1``) so transformers neither warns nor mixes them in; other settings of
-    the checkpoint's generation config (e.g. ``repetition_penalty``) still apply.
+
+def reference_boxed_or_after_think(text: str) -> str:
+    """The official Spatial-SSRL post-processing: the first ``\\boxed{`` followed by one or
+    more non-``}`` characters up to the first ``}`` (so ``\\boxed{\\text{B}}`` gives
+    ``\\text{B``), else the official VST rule."""
+    match = _REFERENCE_BOXED.search(text)
+    return match.group(1) if match else reference_after_last_think(text)
+
+
+def unchanged(text: str) -> str:
+    """The decoded text as it is (the official code returns it so for most families)."""
+    return text
+
+
+def generation_settings(defaults: dict[str, Any], overrides: dict[str, Any],
+                        protocol: str = "fair") -> dict[str, Any]:
+    """What ``generate`` gets: the family's official settings, then the user's ``generation``.
+
+    ``reference``: exactly the official keyword arguments (``max_new_tokens``, sometimes
+    ``do_sample``); everything else comes from the checkpoint's ``generation_config``, as in
+    the official code. ``fair``: greedy unless asked otherwise; greedy decoding clears the
+    checkpoint's sampling knobs (Qwen ships e.g. ``top_k=1``, ``temperature=0.1``) so
+    transformers neither warns nor mixes them in; other settings of the checkpoint's
+    generation config (e.g. ``repetition_penalty``) still apply.
     """
+    if protocol == "reference":
+        return {**defaults, **overrides}
     settings = {"do_sample": False, **defaults, **overrides}
     if not settings["do_sample"]:
         for key in SAMPLING_KEYS:
@@ -87,12 +116,13 @@ def generation_settings(defaults: dict[str, Any], overrides: dict[str, Any]) -> 
     return settings
 
 
-def pad_to_multiple(frames: list[Image.Image], multiple: int) -> list[Image.Image]:
-    """Repeat the last frame until the count is a multiple (qwen-vl-utils' even-count rule)."""
-    if not frames:
-        raise ValueError("a video needs at least one frame")
-    missing = -len(frames) % multiple
-    return list(frames) + [frames[-1]] * missing
+def effective_generation(model: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    """The decoding settings ``generate`` ends up with: the checkpoint's ``generation_config``
+    under the explicit ``settings`` (for the report)."""
+    config = getattr(model, "generation_config", None)
+    merged = {key: getattr(config, key, None) for key in EFFECTIVE_KEYS}
+    merged.update({k: v for k, v in settings.items() if k in EFFECTIVE_KEYS})
+    return merged
 
 
 def accepts_kwarg(processor: Any, name: str) -> bool:
@@ -120,8 +150,11 @@ class HFChatAdapter(PreprocessCacheMixin, PrefixCacheMixin, Adapter):
     model_class: ClassVar[str] = "AutoModelForImageTextToText"
     system_prompt: ClassVar[str | None] = None  # None: the chat template's own default
     prompt_suffix: ClassVar[str] = ""  # appended to the benchmark prompt
-    generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 512, "do_sample": False}
+    # the official generation keyword arguments (``generation_settings`` adds fair's greedy)
+    generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 512}
     postprocess: ClassVar[Callable[[str], str]] = staticmethod(strip_text)
+    # the official code's post-processing, used under ``--protocol reference``
+    reference_postprocess: ClassVar[Callable[[str], str]] = staticmethod(unchanged)
 
     def __init__(self, spec: Any) -> None:
         super().__init__(spec)
@@ -131,15 +164,20 @@ class HFChatAdapter(PreprocessCacheMixin, PrefixCacheMixin, Adapter):
         overrides = dict(spec.generation or {})
         self.prefix_cache = bool(overrides.pop("prefix_cache", True))
         self.preprocess_cache = bool(overrides.pop("preprocess_cache", True))
-        self.generation = generation_settings(self.generation_defaults, overrides)
+        self.protocol = getattr(spec, "protocol", "fair")
+        self.generation = generation_settings(self.generation_defaults, overrides, self.protocol)
+        self.finish = self.reference_postprocess if self.protocol == "reference" \
+            else self.postprocess
         self._prefix_off: str | None = None  # why the prefix cache cannot run
-        self.facts: dict[str, Any] = {"generation": dict(self.generation), **self.settings(),
+        self.facts: dict[str, Any] = {"protocol": self.protocol,
+                                      "generation": dict(self.generation), **self.settings(),
                                       "preprocess_cache": self.preprocess_cache,
                                       "qa_path": self._path_setting()}
         self.last_call: dict[str, Any] = {}
         self.stats = {"preprocessed": 0, "prefix_built": 0, "prefix_reused": 0, "plain": 0}
         self._recorder: _VisualRecorder | None = None
         self._features: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._frames: OrderedDict[tuple, Any] = OrderedDict()
         self._features_lock = threading.Lock()
         self._prefix: _Prefix | None = None
         self._warm_pool: ThreadPoolExecutor | None = None
@@ -148,11 +186,14 @@ class HFChatAdapter(PreprocessCacheMixin, PrefixCacheMixin, Adapter):
     # --- family hooks -------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
         """Declarative family settings, reported with every run."""
+        finish = self.reference_postprocess if getattr(self, "protocol", "fair") == \
+            "reference" else self.postprocess
         return {"system_prompt": self.system_prompt, "prompt_suffix": self.prompt_suffix,
-                "postprocess": self.postprocess.__name__}
+                "postprocess": finish.__name__}
 
-    def prepare_frames(self, video: Video) -> list[Image.Image]:
-        """The frames handed to the processor (family rules such as even counts)."""
+    def prepare_frames(self, video: Video) -> Any:
+        """The frames handed to the processor (family rules: sizing, sampling, even counts);
+        computed once per video (``PreprocessCacheMixin.frames_for``)."""
         return list(video.frames)
 
     def user_content(self, text: str, frames: list[Image.Image]) -> list[dict[str, Any]]:
@@ -197,6 +238,7 @@ class HFChatAdapter(PreprocessCacheMixin, PrefixCacheMixin, Adapter):
     def _load_facts(self) -> dict[str, Any]:
         model = self.model
         return {"dtype": str(model.dtype).removeprefix("torch."),
+                "generation_effective": effective_generation(model, self.generation),
                 "attention": getattr(model.config, "_attn_implementation", None),
                 "device": str(model.device), "device_map": self.spec.device_map,
                 "model_class": type(model).__name__,
@@ -211,6 +253,7 @@ class HFChatAdapter(PreprocessCacheMixin, PrefixCacheMixin, Adapter):
             self._warm_pool = self._warm_future = None
         self._prefix = None
         self._features.clear()
+        self._frames.clear()
         self.model = self.processor = None
         loading.free_cuda_cache()
 
@@ -244,7 +287,7 @@ class HFChatAdapter(PreprocessCacheMixin, PrefixCacheMixin, Adapter):
         inputs, key = self._inputs(video, request)
         raw = self._cached(inputs, key, self._generate_cached, self.generate)
         self.last_call["raw_output"] = raw
-        return self.postprocess(raw)
+        return self.finish(raw)
 
     def _answer_logits(self, video: Video, request: QARequest) -> str:
         letters = option_letters(request.options)
@@ -261,7 +304,7 @@ class HFChatAdapter(PreprocessCacheMixin, PrefixCacheMixin, Adapter):
         return best
 
     def _inputs(self, video: Video, request: QARequest) -> tuple[Any, tuple]:
-        frames = self.prepare_frames(video)
+        frames = self.frames_for(video)
         prompt = self.render_prompt(request.prompt + self.prompt_suffix, frames)
         visual = self.visual_inputs(frames, video)
         key = self.visual_key(video, visual)
@@ -269,6 +312,8 @@ class HFChatAdapter(PreprocessCacheMixin, PrefixCacheMixin, Adapter):
         self.last_call = {"case_id": request.case_id, "prompt": prompt,
                           "input_tokens": int(inputs["input_ids"].shape[1]),
                           **self.received(inputs, frames)}
+        if "video_metadata" in visual:
+            self.last_call["video_metadata"] = visual["video_metadata"][0]
         return inputs, key
 
     def render_prompt(self, text: str, frames: list[Image.Image]) -> str:
@@ -287,11 +332,19 @@ class HFChatAdapter(PreprocessCacheMixin, PrefixCacheMixin, Adapter):
         import torch
 
         inputs = self._to_model(inputs)
-        if self.generation.get("do_sample"):
-            torch.manual_seed(self.spec.seed)
+        self._seed_if_sampling()
         with torch.inference_mode():
             out = self.model.generate(**inputs, **self.generation)
         return self._decode(out, inputs["input_ids"].shape[1])
+
+    def _seed_if_sampling(self) -> None:
+        """Seed before a sampled generation (the user's or the checkpoint's ``do_sample``), so
+        a run is reproducible and both QA paths draw the same tokens."""
+        import torch
+
+        config = getattr(self.model, "generation_config", None)
+        if self.generation.get("do_sample", getattr(config, "do_sample", False)):
+            torch.manual_seed(self.spec.seed)
 
     def next_token_logits(self, inputs: Any) -> Any:
         """Logits of the token after the whole prompt, from one plain forward pass."""
@@ -304,7 +357,8 @@ class HFChatAdapter(PreprocessCacheMixin, PrefixCacheMixin, Adapter):
     def _decode(self, out: Any, prompt_length: int) -> str:
         new_tokens = out[0, prompt_length:]
         self.last_call["generated_ids"] = new_tokens.tolist()
-        return self.processor.decode(new_tokens, skip_special_tokens=True)
+        return self.processor.decode(new_tokens, skip_special_tokens=True,
+                                     clean_up_tokenization_spaces=False)  # as the official code
 
     def _keep_last(self) -> dict[str, Any]:
         params = inspect.signature(self.model.forward).parameters

@@ -29,8 +29,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from dynbench.adapters import compat, loading
+from dynbench.adapters import qwen_inputs as qi
 from dynbench.adapters import remote_common as rc
 from dynbench.adapters.base import QA, Adapter, LoadError, QARequest, Video
+from dynbench.adapters.hf_common import accepts_kwarg
 
 QWEN_VL_UTILS = ("LLaVA-OneVision-1.5 prepares frames with qwen_vl_utils, which is not "
                  "installed: pip install 'qwen-vl-utils==0.0.14' (the version the paper pins; "
@@ -84,9 +86,14 @@ class LlavaOV15Adapter(Adapter):
         messages = video_messages(video, prompt)
         text = self.processor.apply_chat_template(messages, tokenize=False,
                                                   add_generation_prompt=True)
-        images, videos = _process_vision_info()(messages)
-        inputs = self.processor(text=[text], images=images, videos=videos, padding=True,
-                                return_tensors="pt")
+        # frames: qwen_vl_utils' video of the PIL frames, as the paper's code makes it; 5.x
+        # processors must not add their own per-frame cap (4.57.1 has none)
+        videos = [qi.qwen_vl_utils_video(video.frames)]
+        vp = getattr(self.processor, "video_processor", None)
+        keep = {"cap_pixels_per_frame": False} \
+            if vp is not None and accepts_kwarg(vp, "cap_pixels_per_frame") else {}
+        inputs = self.processor(text=[text], images=None, videos=videos, padding=True,
+                                return_tensors="pt", **keep)
         return inputs.to(self.model.device)
 
     def answer(self, video: Video, request: QARequest) -> str:

@@ -80,7 +80,8 @@ def resolve_dtype(spec: ModelSpec, device: str):
 
 
 def resolve_attention(spec: ModelSpec, device: str) -> str:
-    """flash_attention_2 when installed and on a GPU, else SDPA; said once."""
+    """flash_attention_2 when installed and on a GPU, else SDPA (``--protocol reference``:
+    eager, as the paper's code); said once. An explicit ``--attn`` always wins."""
     wanted = spec.attn_implementation
     has_flash = importlib.util.find_spec("flash_attn") is not None
     if wanted == "flash_attention_2" and not has_flash:
@@ -91,6 +92,11 @@ def resolve_attention(spec: ModelSpec, device: str) -> str:
         return wanted
     if has_flash and device.startswith("cuda"):
         return "flash_attention_2"
+    if getattr(spec, "protocol", "fair") == "reference":
+        # the paper's code falls back to eager attention when flash-attn is missing
+        say_once("attention: using eager, the reference code's fallback (flash-attn not "
+                 "installed or not on a GPU)")
+        return "eager"
     say_once("attention: using SDPA (flash-attn not installed or not on a GPU)")
     return "sdpa"
 

@@ -4,8 +4,12 @@ The prompt up to and including the last visual token is identical for every ques
 video. It is prefilled once (vision encoder included) and each question generates from a
 copy of that KV cache, prefilling only its own suffix tokens. Position ids (M-RoPE for
 Qwen-VL) are computed from the *full* input exactly as ``generate`` computes them for a
-fresh prompt and passed explicitly, so the cached path sees the same positions, tokens and
-settings as the plain path and gives the same greedy answers. Where the cached path cannot
+fresh prompt, so the cached path sees the same positions, tokens and settings as the plain path
+and gives the same greedy answers. Transformers 5.x computes them with
+``_prepare_position_ids_for_generation`` and takes them as ``position_ids``; transformers 4.57
+computes M-RoPE with the model's ``get_rope_index`` and continues decoding from the
+``rope_deltas`` it keeps on the model (set here exactly as its own prefill would set them);
+models without M-RoPE count positions along the attention mask in both. Where the cached path cannot
 run (``generation: {prefix_cache: false}``, an unsupported model or transformers, or an
 error the plain path does not share) the plain path answers; ``describe()`` says which ran.
 """
@@ -51,6 +55,7 @@ class PrefixCacheMixin:
     last_call: dict[str, Any]
     _prefix: _Prefix | None
     _prefix_off: str | None
+    _deltas: Any = None  # rope_deltas of the current prompt (transformers 4.57 M-RoPE)
 
     # --- whether it runs ------------------------------------------------------------------
     def _path_setting(self) -> str:
@@ -62,14 +67,36 @@ class PrefixCacheMixin:
         if not self.prefix_cache:
             return "prefix_cache: false"
         model = self.model
-        if not hasattr(model, "_prepare_position_ids_for_generation"):
-            return "this transformers version has no _prepare_position_ids_for_generation"
+        if self._position_mode() is None:
+            return (f"{type(model).__name__} keeps M-RoPE state this prefix cache does not know "
+                    "(no _prepare_position_ids_for_generation, no get_rope_index/rope_deltas)")
         params = inspect.signature(model.forward).parameters
         if "position_ids" not in params or self._cache_kwarg() is None:
             return f"{type(model).__name__}.forward takes no position_ids or cache"
         if int(self.generation.get("num_beams") or 1) > 1 or \
                 int(self.generation.get("num_return_sequences") or 1) > 1:
             return "beam search / several return sequences"
+        return None
+
+    def _position_mode(self) -> str | None:
+        """How this model and transformers compute the positions of a fresh prompt."""
+        if hasattr(self.model, "_prepare_position_ids_for_generation"):
+            return "generation"  # transformers 5.x
+        if self._rope_holder() is not None:
+            return "rope_deltas"  # transformers 4.57 M-RoPE (Qwen-VL)
+        if any(hasattr(m, "get_rope_index") for m in self._rope_candidates()):
+            return None
+        return "sequential"
+
+    def _rope_candidates(self) -> list[Any]:
+        return [m for m in (self.model, getattr(self.model, "model", None)) if m is not None]
+
+    def _rope_holder(self) -> Any:
+        """The module owning ``get_rope_index`` and the ``rope_deltas`` decoding continues from."""
+        for module in self._rope_candidates():
+            if callable(getattr(module, "get_rope_index", None)) and \
+                    "rope_deltas" in vars(module):
+                return module
         return None
 
     def _cache_kwarg(self) -> str | None:
@@ -127,9 +154,27 @@ class PrefixCacheMixin:
     def positions(self, inputs: Any) -> Any:
         """Position ids of the full prompt, exactly as ``generate`` computes them for a fresh
         prompt (M-RoPE from the image/video grids for Qwen-VL), on the CPU."""
+        return self._positions_and_deltas(inputs)[0]
+
+    def _positions_and_deltas(self, inputs: Any) -> tuple[Any, Any]:
+        """Positions of the full prompt, and (transformers 4.57 M-RoPE) its ``rope_deltas``."""
         ids = inputs["input_ids"]
-        kwargs = {k: v for k, v in inputs.items() if k != "input_ids"}
-        return self.model._prepare_position_ids_for_generation(ids, kwargs)
+        mode = self._position_mode()
+        if mode == "generation":
+            kwargs = {k: v for k, v in inputs.items() if k != "input_ids"}
+            return self.model._prepare_position_ids_for_generation(ids, kwargs), None
+        if mode == "rope_deltas":
+            holder = self._rope_holder()
+            params = inspect.signature(holder.get_rope_index).parameters
+            kwargs = {k: inputs[k] for k in params if k != "input_ids" and k in inputs}
+            return holder.get_rope_index(ids, **kwargs)
+        mask = inputs.get("attention_mask")
+        if mask is None:
+            import torch
+
+            return torch.arange(ids.shape[1]).unsqueeze(0), None
+        positions = mask.long().cumsum(-1) - 1
+        return positions.masked_fill(mask == 0, 1), None
 
     def _prefix_cache(self, inputs: Any, key: tuple, split: int, positions: Any) -> Any:
         """A private copy of the video's prefix cache, prefilling the prefix if needed."""
@@ -171,7 +216,8 @@ class PrefixCacheMixin:
     def _suffix_kwargs(self, inputs: Any, key: tuple, split: int) -> dict[str, Any]:
         """Full-length ids, mask and positions plus a copy of the prefix cache: the model
         only runs the suffix tokens, at the positions a full prefill would give them."""
-        positions = self.positions(inputs)
+        positions, deltas = self._positions_and_deltas(inputs)
+        self._deltas = deltas
         cache = self._prefix_cache(inputs, key, split, positions)
         device = self.model.device
         kwargs = {"input_ids": inputs["input_ids"].to(device),
@@ -184,8 +230,13 @@ class PrefixCacheMixin:
         import torch
 
         kwargs = self._suffix_kwargs(inputs, key, split)
-        if self.generation.get("do_sample"):
-            torch.manual_seed(self.spec.seed)
+        if self._position_mode() != "generation":
+            # 4.57 ``generate`` derives decoding positions itself: from the attention mask, or
+            # for M-RoPE from the ``rope_deltas`` its prefill would have left on the model
+            del kwargs["position_ids"]
+            if self._deltas is not None:
+                self._rope_holder().rope_deltas = self._deltas.to(self.model.device)
+        self._seed_if_sampling()
         with torch.inference_mode():
             out = self.model.generate(**kwargs, **self.generation)
         return self._decode(out, kwargs["input_ids"].shape[1])

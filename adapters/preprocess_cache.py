@@ -143,6 +143,7 @@ class PreprocessCacheMixin:
     stats: dict[str, int]
     _recorder: _VisualRecorder | None
     _features: OrderedDict[tuple, dict[str, Any]]
+    _frames: OrderedDict[tuple, Any]
     _features_lock: threading.Lock
     _warm_pool: ThreadPoolExecutor | None
     _warm_future: Future | None
@@ -171,7 +172,7 @@ class PreprocessCacheMixin:
         try:
             if callable(video) and not isinstance(video, Video):
                 video = video()
-            frames = self.prepare_frames(video)
+            frames = self.frames_for(video)
             visual = self.visual_inputs(frames, video)
             key = self.visual_key(video, visual)
             with self._features_lock:
@@ -193,6 +194,25 @@ class PreprocessCacheMixin:
             log.warning("dynbench: preprocessing the next video in the background failed: %s",
                         exc)
             return None
+
+    def frames_for(self, video: Video) -> Any:
+        """``prepare_frames(video)``, computed once per video (frame sizing such as
+        qwen-vl-utils' resize is as costly as the processor itself); ``warm`` fills it too.
+        Recomputed every time with the preprocessing cache off."""
+        if self._recorder is None:
+            return self.prepare_frames(video)
+        key = (video.key, tuple(video.frame_indices), _Same(video.frames))
+        with self._features_lock:
+            frames = self._frames.get(key)
+            if frames is not None:
+                self._frames.move_to_end(key)
+                return frames
+        frames = self.prepare_frames(video)
+        with self._features_lock:
+            self._frames[key] = frames
+            while len(self._frames) > FEATURE_ENTRIES:
+                self._frames.popitem(last=False)
+        return frames
 
     def visual_key(self, video: Video, visual: dict[str, Any]) -> tuple:
         """Identity of a video's processor tensors: scene, frame objects and indices, and

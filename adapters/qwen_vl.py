@@ -1,11 +1,15 @@
 """Qwen2.5-VL and Qwen3-VL families, and the Qwen2.5-VL fine-tunes VST, Spatial-SSRL,
 SpatialLadder and SpaceR.
 
-Every class shows the video as one chat ``{"type": "video"}`` entry holding the frames of
-``Video.frames`` (already limited by ``--max-frames`` upstream; nothing is re-read from
-disk) and differs from its parent only by declarative settings. Defaults follow the paper's
-official evaluation code (``Dynamics-X/Thinking-in-Dynamics``) and the model cards cited on
-each class; ``generation`` in the model config overrides any generation setting.
+Every class shows the video as one chat ``{"type": "video"}`` entry and prepares its frames
+exactly as the paper's official evaluation code (``Dynamics-X/Thinking-in-Dynamics``,
+``utils/run_qa_task.py``, transformers 4.57.1 + qwen-vl-utils 0.0.14) does, in both
+protocols and under both transformers majors (``adapters/qwen_inputs.py``); frames come from
+``Video.frames`` (every frame under ``--protocol reference``, at most ``--max-frames``
+otherwise), nothing is re-read from disk. Generation: ``generation_defaults`` are the official
+settings; ``--protocol fair`` decodes greedily with them, ``--protocol reference`` leaves every
+other setting to the checkpoint's ``generation_config`` (``hf_common.generation_settings``).
+``generation`` in the model config overrides both.
 """
 
 from __future__ import annotations
@@ -14,18 +18,17 @@ from typing import Any, ClassVar
 
 from PIL import Image
 
+from dynbench.adapters import loading
+from dynbench.adapters import qwen_inputs as qi
 from dynbench.adapters.base import Video
 from dynbench.adapters.hf_common import (
     HFChatAdapter,
     accepts_kwarg,
     after_last_think,
     boxed_or_after_think,
-    pad_to_multiple,
+    reference_after_last_think,
+    reference_boxed_or_after_think,
 )
-
-PX = 28 * 28  # one merged Qwen2.5-VL vision token covers 28x28 pixels
-# qwen-vl-utils' whole-video pixel budget (MODEL_SEQ_LEN 128000 tokens, 90% for the video)
-QWEN_VL_UTILS_TOTAL_PIXELS = int(128000 * PX * 0.9)
 
 
 def _first_float(value: Any) -> float | None:
@@ -34,19 +37,9 @@ def _first_float(value: Any) -> float | None:
 
 
 class _QwenVideoAdapter(HFChatAdapter):
-    """Shared Qwen-VL video path: even frame count, frames read back from ``video_grid_thw``.
+    """Shared Qwen-VL video path: what the model received is read back from ``video_grid_thw``."""
 
-    Qwen-VL encodes frames in temporal pairs (``temporal_patch_size`` 2), so an odd count
-    gets its last frame repeated once; that is qwen-vl-utils' rule for frame lists and
-    exactly what the processor would pad internally, made visible in ``last_call``.
-    """
-
-    frame_multiple: ClassVar[int] = 2
-
-    def prepare_frames(self, video: Video) -> list[Image.Image]:
-        return pad_to_multiple(list(video.frames), self.frame_multiple)
-
-    def received(self, inputs: Any, frames: list[Image.Image]) -> dict[str, Any]:
+    def received(self, inputs: Any, frames: Any) -> dict[str, Any]:
         t, h, w = (int(x) for x in inputs["video_grid_thw"][0])
         vp = self.processor.video_processor
         video_id = self.model.config.video_token_id
@@ -57,7 +50,7 @@ class _QwenVideoAdapter(HFChatAdapter):
                 "second_per_grid_ts": _first_float(inputs.get("second_per_grid_ts"))}
 
     def _no_transformers_cap(self) -> dict[str, Any]:
-        """Opt out of transformers >= 5.2x's own per-frame cap (we apply qwen-vl-utils')."""
+        """Opt out of transformers >= 5.2x's own per-frame cap: 4.57.1 has none."""
         vp = self.processor.video_processor
         return {"cap_pixels_per_frame": False} if accepts_kwarg(vp, "cap_pixels_per_frame") else {}
 
@@ -65,60 +58,52 @@ class _QwenVideoAdapter(HFChatAdapter):
 class Qwen25VLAdapter(_QwenVideoAdapter):
     """Qwen2.5-VL (``Qwen/Qwen2.5-VL-{3,7,32,72}B-Instruct``).
 
-    Frames: a qwen-vl-utils-style frame list; even count; each frame resized (aspect kept,
-    sides multiples of 28) into ``min_pixels``-``max_pixels`` = 128-768 x 28x28 px, the
-    per-frame ceiling lowered for very long videos exactly as qwen-vl-utils 0.0.14's
-    ``fetch_video`` does (``total_pixels / n * 2``). The resize itself is the processor's
-    (``size`` shortest/longest edge), so qwen-vl-utils is not needed. A frame list has no
-    real timing; like qwen-vl-utils we declare it sampled at 2 fps (``second_per_grid_ts``
-    1.0). Generation: greedy, 512 new tokens. System prompt: the chat template's default
-    ("You are a helpful assistant.").
+    Frames: the PIL frames through ``qwen_vl_utils.process_vision_info`` (0.0.14: each frame
+    rounded to multiples of 56, then the video to multiples of 28 within 128-768 x 28x28
+    pixels, the last frame repeated to an even count; 640x480 -> 616x504), then the
+    checkpoint's processor, called as the official code calls it. A frame list has no timing;
+    transformers 4.57.1 times it at 2 fps (``second_per_grid_ts`` 1.0), which the suite also
+    declares to transformers 5.x. Generation: 512 new tokens (official). System prompt: the
+    chat template's default ("You are a helpful assistant.").
     """
 
     family: ClassVar[str] = "qwen2_5_vl"
-    min_pixels: ClassVar[int] = 128 * PX
-    max_pixels: ClassVar[int] = 768 * PX
-    total_pixels: ClassVar[int] = QWEN_VL_UTILS_TOTAL_PIXELS
+    generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 512}
     frame_list_fps: ClassVar[float] = 2.0
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "min_pixels": self.min_pixels,
-                "max_pixels": self.max_pixels, "frame_list_fps": self.frame_list_fps}
+        return {**super().settings(), "frames": "qwen_vl_utils.process_vision_info (frame list)",
+                "frame_list_fps": self.frame_list_fps}
 
-    def frame_max_pixels(self, n_frames: int) -> int:
-        """Per-frame pixel ceiling for a video of ``n_frames`` (qwen-vl-utils' formula)."""
-        share = self.total_pixels / n_frames * self.frame_multiple
-        return int(max(min(self.max_pixels, share), self.min_pixels * 1.05))
+    def attach(self, model: Any, processor: Any) -> None:
+        note = qi.version_note()
+        if note:
+            loading.say_once(note)
+        self.facts["qwen_vl_utils"] = qi.qwen_vl_utils_version()
+        super().attach(model, processor)
 
-    def visual_inputs(self, frames: list[Image.Image], video: Video) -> dict[str, Any]:
-        n = len(frames)
-        size = {"shortest_edge": self.min_pixels, "longest_edge": self.frame_max_pixels(n)}
-        # transformers 5 derives second_per_grid_ts from the metadata fps (``fps`` alone is
-        # ignored there, and 24 fps assumed); transformers 4.57 reads ``fps``. Give both.
-        meta = {"fps": self.frame_list_fps, "total_num_frames": n,
-                "frames_indices": list(range(n))}
-        return {"videos": [frames], "size": size, "do_sample_frames": False,
-                "video_metadata": [meta], "fps": self.frame_list_fps,
+    def prepare_frames(self, video: Video) -> Any:
+        """The ``(T, 3, H, W)`` video qwen-vl-utils makes of the frames (T even)."""
+        return qi.qwen_vl_utils_video(video.frames)
+
+    def visual_inputs(self, frames: Any, video: Video) -> dict[str, Any]:
+        return {"videos": [frames], **qi.frame_list_kwargs(frames, self.frame_list_fps),
                 **self._no_transformers_cap()}
 
 
 class SpatialLadderAdapter(Qwen25VLAdapter):
     """SpatialLadder (``hongxingli/SpatialLadder-3B``), a Qwen2.5-VL-3B fine-tune.
 
-    Its model card (huggingface.co/hongxingli/SpatialLadder-3B, "Usage") runs the stock
-    Qwen2.5-VL recipe (qwen-vl-utils + chat template, no extra system prompt), so the
-    Qwen2.5-VL settings apply unchanged: 128-768 x 28x28 px, even frames, 512 tokens.
+    The official code runs it exactly as Qwen2.5-VL (qwen-vl-utils frames, the processor's
+    defaults, 512 new tokens, no system prompt of its own).
     """
 
     family: ClassVar[str] = "spatial_ladder"
 
 
 class SpaceRAdapter(Qwen25VLAdapter):
-    """SpaceR / SpaceR-SFT (``RUBBISHLIKE/SpaceR*``), Qwen2.5-VL-7B fine-tunes.
-
-    The model card (huggingface.co/RUBBISHLIKE/SpaceR) gives no prompt format beyond its
-    SpaceR-Eval pointer, so the paper's Qwen2.5-VL settings apply unchanged.
-    """
+    """SpaceR / SpaceR-SFT (``RUBBISHLIKE/SpaceR*``), Qwen2.5-VL-7B fine-tunes: run exactly as
+    Qwen2.5-VL by the official code."""
 
     family: ClassVar[str] = "spacer"
 
@@ -128,23 +113,31 @@ VST_THINK_SYSTEM_PROMPT = (
     "mind and then provide the user with the answer. The reasoning process is enclosed within "
     "<think> </think> tags, i.e. <think> reasoning process here </think> answer here."
 )
+# what the official code passes to AutoProcessor.from_pretrained for VST
+VST_PROCESSOR_ARGS = {"min_pixels": 256 * 28 * 28, "max_pixels": 1280 * 28 * 28}
 
 
 class VSTAdapter(Qwen25VLAdapter):
     """VST-7B-RL (``rayruiyang/VST-7B-RL``), Qwen2.5-VL with a think-style system prompt.
 
-    Source: the VST README (github.com/Yangr116/VST, "Using Transformers to Chat"), which
-    defines ``THINK_SYSTEM_PROMPT`` (used verbatim as the system turn) and loads the
-    processor with ``min_pixels=256*28*28, max_pixels=1280*28*28``. Generation: greedy,
-    512 new tokens (the paper's setting; the README example uses 1280). Answer: the text
-    after the last ``</think>`` (whole text when the model did not think).
+    The official code uses ``THINK_SYSTEM_PROMPT`` (verbatim as the system turn), 512 new
+    tokens, and the text after the last ``</think>``. It also loads the processor with
+    ``min_pixels=256*28*28, max_pixels=1280*28*28``, but under its pin (transformers 4.57.1)
+    those arguments only set attributes the video resize never reads: the video keeps the
+    checkpoint's pixel range, so frames are exactly qwen-vl-utils' (measured with the pinned
+    processor; tests/test_qwen_inputs.py). Transformers 5.x *would* apply them (160x120 frames
+    become 532x392 instead of 392x280), so the suite does not pass them: the processor reads
+    the checkpoint's own settings, as 4.57.1 effectively did, under both majors.
     """
 
     family: ClassVar[str] = "vst"
     system_prompt: ClassVar[str | None] = VST_THINK_SYSTEM_PROMPT
-    min_pixels: ClassVar[int] = 256 * PX
-    max_pixels: ClassVar[int] = 1280 * PX
     postprocess = staticmethod(after_last_think)
+    reference_postprocess = staticmethod(reference_after_last_think)
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "official_processor_args": dict(VST_PROCESSOR_ARGS),
+                "official_processor_args_applied": False}
 
 
 SSRL_FORMAT_PROMPT = (
@@ -157,36 +150,80 @@ SSRL_FORMAT_PROMPT = (
 class SpatialSSRLAdapter(Qwen25VLAdapter):
     """Spatial-SSRL-7B (``internlm/Spatial-SSRL-7B``), Qwen2.5-VL trained with a reasoning format.
 
-    Source: ``demo.py`` of github.com/InternLM/Spatial-SSRL (linked from the model card),
-    which appends ``format_prompt`` (used verbatim as our prompt suffix) to the question and
-    generates with ``max_new_tokens=4096, do_sample=False``. Frames as Qwen2.5-VL. Answer:
-    the first ``\\boxed{...}``, else the text after the last ``</think>``.
+    The official code appends ``format_prompt`` (verbatim, our prompt suffix) to the question
+    and generates with ``max_new_tokens=4096, do_sample=False``. Frames as Qwen2.5-VL. Answer:
+    under ``fair`` the first ``\\boxed{...}`` (nested braces allowed), else the text after the
+    last ``</think>``; under ``reference`` the official regex (the first ``\\boxed{`` up to the
+    first ``}``, non-empty), else the text after the last ``</think>``.
     """
 
     family: ClassVar[str] = "spatial_ssrl"
     prompt_suffix: ClassVar[str] = SSRL_FORMAT_PROMPT
     generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 4096, "do_sample": False}
     postprocess = staticmethod(boxed_or_after_think)
+    reference_postprocess = staticmethod(reference_boxed_or_after_think)
 
 
 class Qwen3VLAdapter(_QwenVideoAdapter):
     """Qwen3-VL dense and MoE (``Qwen/Qwen3-VL-*-Instruct``, ``Qwen3-VL-235B-A22B``).
 
-    Frames: the PIL frames with ``video_metadata`` (fps = ``Video.fps``, 24 by default as in
-    the paper; ``frames_indices`` = the source frame indices) so the ``<t seconds>`` stamps
-    Qwen3-VL puts before each frame pair are the true source times. ``do_sample_frames`` is
-    False: the frames we show are exactly the frames the model sees. This deviates from the
-    paper's code, where transformers resampled the 24 fps list to 2 fps (>= 4 frames);
-    subsample upstream with ``--max-frames`` instead. Pixels: the checkpoint processor's own
-    budget. Generation: greedy, 512 new tokens. No system prompt (as the chat template).
+    Frames: as the official code under transformers 4.57.1, which hands the processor every
+    frame with ``video_metadata`` fps 24 and lets it keep 2 frames per second (the checkpoint's
+    ``fps``, at least ``min_frames`` 4, at most ``max_frames``): 12 frames -> 4, 96 -> 8,
+    evenly spaced (``qwen_inputs.sample_positions``). The suite picks those frames itself and
+    passes ``do_sample_frames=False`` with their source indices, so both transformers majors
+    see the same frames, sizes (the checkpoint processor's own pixel budget) and ``<t
+    seconds>`` stamps. Under ``reference`` the frames are the listed ones by position, as the
+    official code sees them; under ``fair`` by their source numbers (the same for frames
+    numbered 0, 1, 2...), so with ``--max-frames K`` the count comes from the source length,
+    capped at K and spaced evenly over the K frames given, stamped at their source times.
+    Deviations, each where 4.57.1 itself fails: a one-frame video is shown twice (the
+    processor needs a frame pair), and a frame whose short side is under 32 px is first
+    enlarged to 32 px as transformers 5.x does. Generation: 512 new tokens. No system prompt
+    (as the chat template).
     """
 
     family: ClassVar[str] = "qwen3_vl"
+    generation_defaults: ClassVar[dict[str, Any]] = {"max_new_tokens": 512}
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(),
+                "frames": "2 fps of a 24 fps frame list (transformers 4.57.1 rule), chosen by "
+                          "the suite; do_sample_frames=False"}
+
+    def timeline(self, video: Video) -> tuple[int, list[int]]:
+        """(frames in the source clip, each given frame's index in it) for the 24-fps rule.
+
+        ``reference``: the official code's view, the listed frames by position. ``fair``: the
+        frames' source numbers counted from the first, so a ``--max-frames`` subsample keeps
+        the source's length and times (the same as positions for frames numbered 0, 1, ...).
+        """
+        numbers = list(video.frame_indices)
+        increasing = len(numbers) == len(video) and all(
+            a < b for a, b in zip(numbers, numbers[1:], strict=False))
+        if self.protocol == "reference" or not increasing:
+            return len(video), list(range(len(video)))
+        return numbers[-1] - numbers[0] + 1, [n - numbers[0] for n in numbers]
+
+    def shown_positions(self, video: Video) -> list[int]:
+        """Positions in ``video.frames`` the official 2-fps rule keeps."""
+        source_total, _ = self.timeline(video)
+        fps, min_frames, max_frames = qi.frames_per_second(self.processor.video_processor)
+        count = qi.sample_count(source_total, video.fps, fps, min_frames, max_frames)
+        return qi.sample_positions(len(video), min(count, len(video)))
+
+    def prepare_frames(self, video: Video) -> list[Image.Image]:
+        if not video.frames:
+            raise ValueError("a video needs at least one frame")
+        factor = qi.vision_factor(self.processor.video_processor)
+        frames = [qi.upscale_small(video.frames[p], factor) for p in self.shown_positions(video)]
+        return frames * 2 if len(frames) == 1 else frames
 
     def visual_inputs(self, frames: list[Image.Image], video: Video) -> dict[str, Any]:
-        indices = list(video.frame_indices) or list(range(len(video.frames)))
-        indices += [indices[-1]] * (len(frames) - len(indices))  # the repeated last frame
+        source_total, times = self.timeline(video)
+        indices = [times[p] for p in self.shown_positions(video)]
+        indices += [indices[-1]] * (len(frames) - len(indices))  # the repeated single frame
         meta = {"fps": float(video.fps), "frames_indices": indices,
-                "total_num_frames": max(indices) + 1}
+                "total_num_frames": source_total}
         return {"videos": [frames], "video_metadata": [meta], "do_sample_frames": False,
                 **self._no_transformers_cap()}

@@ -42,6 +42,7 @@ class ModelSpec:
     max_frames: int | None = None
     generation: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    protocol: str = "fair"  # --protocol: adapters follow the official inference settings
 
     @property
     def path(self) -> Path | None:
@@ -71,7 +72,8 @@ class ModelSpec:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-CONFIG_KEYS = {f.name for f in fields(ModelSpec)} | {"use_flash_attn", "model"}
+# ``protocol`` comes from --protocol only (one source for scoring and inference settings)
+CONFIG_KEYS = {f.name for f in fields(ModelSpec)} - {"protocol"} | {"use_flash_attn", "model"}
 
 
 def normalise_dtype(value: str) -> str:

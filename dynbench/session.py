@@ -50,7 +50,8 @@ def spec_from_options(config: pytest.Config) -> ModelSpec:
         adapter=_opt(config, "adapter"), device=_opt(config, "device"),
         torch_dtype=_opt(config, "dtype"), attn_implementation=_opt(config, "attn"),
         max_frames=_opt(config, "max_frames"), seed=_opt(config, "seed"),
-        cache_dir=_opt(config, "cache_dir"), revision=_opt(config, "revision"))
+        cache_dir=_opt(config, "cache_dir"), revision=_opt(config, "revision"),
+        protocol=_opt(config, "protocol"))
 
 
 def scoring_from_options(config: pytest.Config) -> ScoringSettings:

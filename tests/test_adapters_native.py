@@ -105,13 +105,16 @@ def test_answer_contract(loaded, case, video, request_):
     assert {"load_s", "dtype", "attention", "generation"} <= set(facts)
 
 
-@pytest.mark.parametrize("case", ["qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe"])
-def test_qwen_gets_even_frames_as_one_video(loaded, case, video, request_):
+@pytest.mark.parametrize("case, shown", [("qwen2_5_vl", 4), ("qwen3_vl", 3),
+                                         ("qwen3_vl_moe", 3)])
+def test_qwen_gets_frame_pairs_as_one_video(loaded, case, shown, video, request_):
+    """qwen-vl-utils repeats the last frame itself (3 -> 4 frames); Qwen3-VL gets the 3 frames
+    its 2-fps rule keeps and its processor encodes them as 2 pairs."""
     adapter = loaded(case)
     adapter.answer(video, request_)
     call = adapter.last_call
     t, h, w = call["grid_thw"]
-    assert call["num_frames"] == 4 == call["frames_encoded"] == 2 * t  # 3 frames -> 4
+    assert call["num_frames"] == shown and call["frames_encoded"] == 4 == 2 * t
     assert call["video_tokens"] == t * h * w // 4  # 2x2 spatial merge
 
 
@@ -122,20 +125,14 @@ def test_single_frame_video_is_padded_to_a_pair(loaded, video, request_):
     assert adapter.last_call["num_frames"] == 2 and adapter.last_call["grid_thw"][0] == 1
 
 
-def test_qwen25_pixel_budget_and_frame_timing(loaded, video, request_):
-    adapter = loaded("qwen2_5_vl")
+@pytest.mark.parametrize("case", ["qwen2_5_vl", "vst"])
+def test_qwen25_frames_are_qwen_vl_utils_frames(loaded, case, video, request_):
+    """64x48 -> 56x56 multiples (168x112) -> 28 multiples in the 128-token floor: 392x280.
+    VST's official min/max_pixels never reached video resizing under 4.57.1: same frames."""
+    adapter = loaded(case)
     adapter.answer(video, request_)
-    width, height = adapter.last_call["frame_sizes"][0]
-    assert width % 28 == 0 and height % 28 == 0
-    assert 128 * 28 * 28 <= width * height <= 768 * 28 * 28  # 64x48 frames are upscaled
-    assert adapter.last_call["second_per_grid_ts"] == 1.0  # frame list declared at 2 fps
-
-
-def test_vst_uses_its_larger_pixel_budget(loaded, video, request_):
-    adapter = loaded("vst")
-    adapter.answer(video, request_)
-    width, height = adapter.last_call["frame_sizes"][0]
-    assert width * height >= 256 * 28 * 28
+    assert adapter.last_call["frame_sizes"] == [(392, 280)] * 4
+    assert adapter.last_call["second_per_grid_ts"] == 1.0  # frame list timed at 2 fps
 
 
 def test_qwen3_timestamps_follow_source_frames(loaded, video):
@@ -160,14 +157,78 @@ def test_internvl_one_tile_per_frame(loaded, video, request_):
 
 
 # --- declarative settings ---------------------------------------------------------------
-@pytest.mark.parametrize("cls, tokens", [
-    (Qwen25VLAdapter, 512), (Qwen3VLAdapter, 512), (VSTAdapter, 512),
-    (SpatialLadderAdapter, 512), (SpaceRAdapter, 512), (SpatialSSRLAdapter, 4096),
-    (InternVLHFAdapter, 128)])
-def test_generation_defaults_are_greedy(cls, tokens):
+OFFICIAL_GENERATION = [
+    (Qwen25VLAdapter, {"max_new_tokens": 512}), (Qwen3VLAdapter, {"max_new_tokens": 512}),
+    (VSTAdapter, {"max_new_tokens": 512}), (SpatialLadderAdapter, {"max_new_tokens": 512}),
+    (SpaceRAdapter, {"max_new_tokens": 512}),
+    (SpatialSSRLAdapter, {"max_new_tokens": 4096, "do_sample": False}),
+    (InternVLHFAdapter, {"max_new_tokens": 128, "do_sample": False})]
+
+
+@pytest.mark.parametrize("cls, official", OFFICIAL_GENERATION)
+def test_fair_generation_is_greedy(cls, official):
     settings = cls(ModelSpec(name="x")).generation
-    assert settings["max_new_tokens"] == tokens and settings["do_sample"] is False
+    assert settings["max_new_tokens"] == official["max_new_tokens"]
+    assert settings["do_sample"] is False
     assert settings["temperature"] is None and settings["top_k"] is None
+
+
+@pytest.mark.parametrize("cls, official", OFFICIAL_GENERATION)
+def test_reference_generation_is_the_official_call(cls, official):
+    """Only the official keyword arguments: the rest is the checkpoint's generation_config."""
+    adapter = cls(ModelSpec(name="x", protocol="reference"))
+    assert adapter.generation == official
+    assert adapter.describe()["protocol"] == "reference"
+
+
+def test_reference_generation_follows_the_checkpoint_config(tiny, video, request_):
+    """Under reference the checkpoint's sampling settings apply (seeded, so reproducible)."""
+    from transformers import GenerationConfig
+
+    spec = ModelSpec(name=str(tiny("qwen2_5_vl")), protocol="reference",
+                     generation={"max_new_tokens": 4})
+    adapter = create_adapter(spec)
+    adapter.load()
+    adapter.model.generation_config = GenerationConfig(
+        **{**adapter.model.generation_config.to_dict(), "do_sample": True, "top_k": 5,
+           "temperature": 5.0})
+    adapter.facts.update(adapter._load_facts())
+    first = adapter.answer(video, request_)
+    ids = adapter.last_call["generated_ids"]
+    assert adapter.answer(video, request_) == first and adapter.last_call["generated_ids"] == ids
+    effective = adapter.describe()["generation_effective"]
+    assert effective["do_sample"] is True and effective["top_k"] == 5
+    assert effective["max_new_tokens"] == 4
+    assert adapter.describe()["attention"] == "eager"  # the official fallback on a CPU
+
+
+@pytest.mark.parametrize("protocol, attn, expected", [
+    ("reference", "auto", "eager"), ("fair", "auto", "sdpa"), ("reference", "sdpa", "sdpa")])
+def test_attention_per_protocol(protocol, attn, expected):
+    spec = ModelSpec(name="x", protocol=protocol, attn_implementation=attn)
+    assert loading.resolve_attention(spec, "cpu") == expected
+
+
+def test_protocol_reaches_the_adapter_through_pytest(pytester, tmp_path, monkeypatch):
+    """``--protocol reference`` sets the official inference settings, named in the report."""
+    import json
+
+    from tests.builders import small_dataset
+
+    monkeypatch.setenv("DYNBENCH_TINY_CACHE", str(tmp_path / "tiny"))
+    root = Path(__file__).resolve().parents[1]
+    pytester.makepyfile(test_dynbench=(root / "bench_tests/test_dynbench.py").read_text())
+    data, out = small_dataset(tmp_path / "data"), tmp_path / "out"
+    config = tmp_path / "model.yaml"  # a short answer: the official 512 tokens take minutes
+    config.write_text("model:\n  name: tiny:qwen2_5_vl\n  generation: {max_new_tokens: 3}\n")
+    pytester.runpytest_subprocess("--model-config", str(config), "--data-dir", str(data),
+                                  "--report-dir", str(out), "--protocol", "reference",
+                                  "--task", "cameraqa", "--limit", "1", "-p", "no:cacheprovider")
+    model = json.loads((out / "report.json").read_text())["dynbench"]["model"]
+    assert model["protocol"] == "reference" and model["attention"] == "eager"
+    assert model["generation"] == {"max_new_tokens": 3}  # nothing else: checkpoint config
+    assert model["generation_effective"]["max_new_tokens"] == 3
+    assert model["frames"].startswith("qwen_vl_utils")
 
 
 def test_generation_overrides_merge():
@@ -181,23 +242,12 @@ def test_generation_overrides_merge():
 def test_settings_reported_before_load():
     facts = VSTAdapter(ModelSpec(name="x")).describe()
     assert facts["system_prompt"] == VST_THINK_SYSTEM_PROMPT
-    assert (facts["min_pixels"], facts["max_pixels"]) == (256 * 784, 1280 * 784)
+    assert facts["official_processor_args"] == {"min_pixels": 256 * 784,
+                                                "max_pixels": 1280 * 784}
+    assert facts["official_processor_args_applied"] is False
     assert facts["postprocess"] == "after_last_think"
-
-
-def test_long_videos_lower_the_per_frame_ceiling():
-    adapter = Qwen25VLAdapter(ModelSpec(name="x"))
-    assert adapter.frame_max_pixels(16) == 768 * 784
-    assert adapter.frame_max_pixels(1000) < 768 * 784
-    assert adapter.frame_max_pixels(10**6) == int(128 * 784 * 1.05)
-
-
-def test_pad_to_multiple():
-    a, b, c = (Image.new("RGB", (4, 4), v) for v in ("red", "green", "blue"))
-    assert hf_common.pad_to_multiple([a, b, c], 2) == [a, b, c, c]
-    assert hf_common.pad_to_multiple([a, b], 2) == [a, b]
-    with pytest.raises(ValueError):
-        hf_common.pad_to_multiple([], 2)
+    reference = VSTAdapter(ModelSpec(name="x", protocol="reference")).describe()
+    assert reference["postprocess"] == "reference_after_last_think"
 
 
 # --- answer post-processing ---------------------------------------------------------------
@@ -220,10 +270,27 @@ def test_boxed_or_after_think(text, expected):
     assert hf_common.boxed_or_after_think(text) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("<think>hmm</think> The answer is \\boxed{B}.", "B"),
+    ("\\boxed{\\text{A}} then \\boxed{C}", "\\text{A"),  # up to the first }
+    ("\\boxed{} and \\boxed{ C }", " C "),  # empty box skipped, content kept as is
+    ("<think>x</think>\\boxed", "\\boxed"),
+    ("<think>a</think> b </think> C ", "C"),
+    (" no think: A ", " no think: A "),  # unchanged, as the official code returns it
+])
+def test_reference_boxed_or_after_think(text, expected):
+    assert hf_common.reference_boxed_or_after_think(text) == expected
+
+
 def test_family_postprocessing_is_wired():
     assert VSTAdapter.postprocess("<think>r</think> A") == "A"
     assert SpatialSSRLAdapter.postprocess("<think>r</think> \\boxed{B}") == "B"
     assert Qwen25VLAdapter.postprocess("  <think>kept</think> A ") == "<think>kept</think> A"
+    spec = ModelSpec(name="x", protocol="reference")
+    assert SpatialSSRLAdapter(spec).finish("\\boxed{\\text{B}}") == "\\text{B"
+    assert SpatialSSRLAdapter(ModelSpec(name="x")).finish("\\boxed{\\text{B}}") == "\\text{B}"
+    assert VSTAdapter(spec).finish(" A ") == " A "
+    assert Qwen25VLAdapter(spec).finish(" <think>x</think> A ") == " <think>x</think> A "
 
 
 # --- errors -------------------------------------------------------------------------------

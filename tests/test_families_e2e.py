@@ -45,9 +45,12 @@ def tiny_cache(tmp_path_factory):
 def test_family_runs_end_to_end(name, dataset, pytester, tmp_path, monkeypatch):
     pytester.makepyfile(test_dynbench=(ROOT / "bench_tests/test_dynbench.py").read_text())
     out = tmp_path / "out"
+    # short answers: a random model never stops, and 512 tokens per case take minutes on a CPU
+    config = tmp_path / "model.yaml"
+    config.write_text(f"model:\n  name: tiny:{name}\n  generation: {{max_new_tokens: 16}}\n")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the child can import tests.pretend_cuda
     # one process per model, as in real use
-    result = pytester.runpytest_subprocess("--model", f"tiny:{name}", "--data-dir",
+    result = pytester.runpytest_subprocess("--model-config", str(config), "--data-dir",
                                            str(dataset), "--report-dir", str(out),
                                            "--max-frames", "3", "-p", "no:cacheprovider",
                                            *CHILD_ARGS.get(name, ()))

@@ -98,15 +98,28 @@ def _save(model_cls, config, processor, tok, folder: Path) -> None:
     processor.save_pretrained(folder)
 
 
-def _qwen_processor(cls_name: str, tok, patch: int, default_system: bool, **size):
+# The pixel and frame settings the real checkpoints ship (Qwen2.5-VL-7B-Instruct's
+# preprocessor_config.json: min/max_pixels, read by the video processor too; Qwen3-VL's
+# preprocessor_config.json and video_preprocessor_config.json), so the tiny models see the
+# frame sizes and counts the real ones do. Fresh dicts: transformers 4.57's Qwen2-VL video
+# processor writes min/max_pixels into its class-level default ``size``.
+QWEN2_5_SIZES = {"image": {"shortest_edge": 3136, "longest_edge": 12845056},
+                 "video": {"shortest_edge": 3136, "longest_edge": 12845056}}
+QWEN3_SIZES = {"image": {"shortest_edge": 65536, "longest_edge": 16777216},
+               "video": {"shortest_edge": 4096, "longest_edge": 25165824}}
+QWEN3_SAMPLING = {"fps": 2, "min_frames": 4, "max_frames": 768, "do_sample_frames": True}
+
+
+def _qwen_processor(cls_name: str, tok, patch: int, default_system: bool,
+                    sizes: dict[str, dict[str, int]], **video_settings):
     """Processor of a Qwen-VL family with the real image and video processor classes."""
     import transformers as tf
 
     image_cls = tf.Qwen2VLImageProcessor
     video_cls = tf.Qwen3VLVideoProcessor if "Qwen3" in cls_name else tf.Qwen2VLVideoProcessor
     common = {"patch_size": patch, "temporal_patch_size": 2, "merge_size": 2}
-    image = image_cls(**common, **size)
-    video = video_cls(**common, **size)
+    image = image_cls(**common, size=dict(sizes["image"]))
+    video = video_cls(**common, size=dict(sizes["video"]), **video_settings)
     template = chat_template(*_QWEN_VISION, default_system=default_system)
     return getattr(tf, cls_name)(image_processor=image, tokenizer=tok, video_processor=video,
                                  chat_template=template)
@@ -126,8 +139,7 @@ def build_qwen2_5_vl(folder: Path) -> None:
               "out_hidden_size": TEXT["hidden_size"]}
     config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **_qwen_ids(tok))
     config.architectures = ["Qwen2_5_VLForConditionalGeneration"]
-    processor = _qwen_processor("Qwen2_5_VLProcessor", tok, 14, True,
-                                min_pixels=4 * 28 * 28, max_pixels=64 * 28 * 28)
+    processor = _qwen_processor("Qwen2_5_VLProcessor", tok, 14, True, QWEN2_5_SIZES)
     _save(Qwen2_5_VLForConditionalGeneration, config, processor, tok, folder)
 
 
@@ -156,8 +168,8 @@ def _build_qwen3(folder: Path, moe: bool) -> None:
     config = getattr(tf, prefix + "Config")(text_config=text, vision_config=vision,
                                             **_qwen_ids(tok))
     config.architectures = [prefix + "ForConditionalGeneration"]
-    size = {"size": {"shortest_edge": 4 * 32 * 32, "longest_edge": 256 * 32 * 32}}
-    processor = _qwen_processor("Qwen3VLProcessor", tok, 16, False, **size)
+    processor = _qwen_processor("Qwen3VLProcessor", tok, 16, False, QWEN3_SIZES,
+                                **QWEN3_SAMPLING)
     _save(getattr(tf, prefix + "ForConditionalGeneration"), config, processor, tok, folder)
 
 
