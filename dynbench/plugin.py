@@ -1,11 +1,13 @@
 """The dynbench pytest plugin: options, case generation and report hooks.
 
-Registered through the ``pytest11`` entry point so its options exist before pytest picks its
-rootdir. Hooks stay thin and delegate to :class:`dynbench.session.DynBench`.
+Added to a pytest session only when it is a dynbench session (see :mod:`dynbench.activation`,
+the ``pytest11`` entry point), so other projects' pytest runs never see these options. Hooks
+stay thin and delegate to :class:`dynbench.session.DynBench`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
@@ -15,7 +17,6 @@ from dynbench.data import Case
 from dynbench.fixtures.model import dynbench_adapter, dynbench_run, dynbench_runner  # noqa: F401
 from dynbench.gpus import parse_gpu_list, pin_worker, visible_gpus
 from dynbench.progress import Progress
-from dynbench.rootdir import fix_rootdir
 from dynbench.session import DynBench
 from dynbench.tasks import DIMENSIONS, TASKS
 
@@ -23,17 +24,41 @@ STATE = pytest.StashKey[DynBench]()
 GATE = pytest.StashKey["gate.GateSetup | None"]()
 # fixture -> case kinds it runs; file-level problems of unknown kind run (and fail) as QA cases
 CASE_FIXTURES = {"qa_case": ("qa", "data"), "mask_case": ("mask",)}
-OPTION_DEFAULTS: dict[str, object] = {}  # option dest -> default, filled by pytest_addoption
+
+
+def _number(kind, low: float, what: str):
+    """An argparse type: a number of ``kind`` that is at least ``low``."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or value != value:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what
+    return parse
+
+
+def _gpu_list(text: str) -> str:
+    try:
+        parse_gpu_list(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+POSITIVE = _number(int, 1, "a positive integer")
+NON_NEGATIVE = _number(float, 0, "a number >= 0")
+POSITIVE_NUMBER = _number(float, 1e-12, "a number > 0")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("dynbench", "Dyn-Bench video VLM benchmark")
 
     def add(name: str, **kw) -> None:
-        dest = "dynbench_" + name.replace("-", "_")
-        OPTION_DEFAULTS[dest] = kw.get("default", False if kw.get("action") == "store_true"
-                                       else None)
-        g.addoption(f"--{name}", dest=dest, **kw)
+        g.addoption(f"--{name}", dest="dynbench_" + name.replace("-", "_"), **kw)
 
     add("data-dir", metavar="DIR", help="dataset root (frames/ masks/ multi_json/); "
         "default $DYNBENCH_DATA, else the bundled sample data")
@@ -49,8 +74,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("revision", metavar="REV", help="model revision (branch, tag or commit)")
     add("task", metavar="LIST", help="exact tasks, comma separated: cameraqa,cameramask,qa,"
         "objmask,sceneqa,scenemask (unlike -k qa, which matches every QA task)")
-    add("limit", type=int, metavar="N", help="first N cases of each task (deterministic)")
-    add("max-frames", type=int, metavar="K", help="show at most K uniformly sampled frames")
+    add("limit", type=POSITIVE, metavar="N", help="first N cases of each task (deterministic)")
+    add("max-frames", type=POSITIVE, metavar="K", help="show at most K uniformly sampled frames")
     add("predictions", metavar="DIR", help="score saved predictions (answers.jsonl, "
         "masks/<case id>/frame_XXXX.png) instead of running a model")
     add("report-dir", metavar="DIR", help="where report files go (default "
@@ -60,7 +85,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "reference: the reference code's answer matching and J&F measure")
     add("jf-mode", choices=("davis", "reference"), help="boundary measure (default: davis; "
         "reference under --protocol reference)")
-    add("bound-th", type=float, default=0.008, metavar="X", help="boundary tolerance: <1 "
+    add("bound-th", type=POSITIVE_NUMBER, default=0.008, metavar="X", help="boundary tolerance: <1 "
         "fraction of the diagonal, >=1 pixels (default 0.008)")
     add("qa-mode", default="generate", choices=("generate", "logits"), help="generate "
         "(default): free-text answers; logits: rank the option letters by next-token logits "
@@ -70,11 +95,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "with the same model, settings and data (recomputes anything that changed)")
     add("resume-dir", metavar="DIR", help="where --resume keeps results (default "
         "reports/.resume)")
-    add("gpus", metavar="LIST", help="GPU ids to spread -n workers over (default: "
+    add("gpus", type=_gpu_list, metavar="LIST", help="GPU ids to spread -n workers over (default: "
         "CUDA_VISIBLE_DEVICES, else all)")
-    add("gpus-per-worker", type=int, default=1, metavar="K", help="GPUs per xdist worker, for "
+    add("gpus-per-worker", type=POSITIVE, default=1, metavar="K", help="GPUs per xdist worker, for "
         "models that need several (default 1)")
-    add("progress-every", type=float, default=30.0, metavar="S", help="print a progress line "
+    add("progress-every", type=NON_NEGATIVE, default=30.0, metavar="S", help="print a progress line "
         "with running scores every S seconds (0: never; default 30)")
     add("baseline", metavar="PATH", help="regression gate: compare with this earlier run "
         "(report dir or report.json); exit 10 on a significant drop")
@@ -86,11 +111,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "floors for tasks, dimensions or overall, e.g. cameraqa=40,inter_object=35,overall=30")
     add("baseline-force", action="store_true", help="gate: compare even when the data or "
         "the scoring settings differ from the baseline's")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
-    fix_rootdir(early_config, args)
 
 
 def _state(config: pytest.Config) -> DynBench:
@@ -107,8 +127,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for dim in DIMENSIONS:
         config.addinivalue_line("markers", f"{dim}: Dyn-Bench dimension {dim}")
     state = _state(config)
-    if state.error and _explicit_dynbench_options(config):
-        raise pytest.UsageError(state.error)  # a benchmark run was asked for: fail at once
+    if state.error and not (config.option.help or config.option.version):
+        raise pytest.UsageError(f"dynbench: {state.error}")
     _group_scenes_on_workers(config)
     if not hasattr(config, "workerinput"):
         config.stash[GATE] = _gate_setup(config, state)
@@ -117,6 +137,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.json_report_file = None
         # per-item collector entries cost ~100 us each and say nothing the records don't
         config.option.json_report_omit = [*config.option.json_report_omit, "collectors"]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return None
+    if state.error:
+        return f"dynbench: {state.error}"
+    model = f"predictions {state.predictions}" if state.predictions else state.spec.name
+    return f"dynbench: data {state.root} | model {model} | report {state.report_dir}"
 
 
 def _gate_setup(config: pytest.Config, state: DynBench) -> gate.GateSetup | None:
@@ -157,12 +187,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
         return SceneScheduling(config, log)
     return None
-
-
-def _explicit_dynbench_options(config: pytest.Config) -> bool:
-    """Did the user ask for a benchmark run (any dynbench option off its default)?"""
-    return any(getattr(config.option, dest, default) != default
-               for dest, default in OPTION_DEFAULTS.items())
 
 
 def pytest_configure_node(node) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from dynbench.adapters.base import Adapter
-from dynbench.data import Case, DataError, Dataset, read_dataset, resolve_root
+from dynbench.data import DATA_ENV, Case, DataError, Dataset, read_dataset, resolve_root
 from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
 from dynbench.resume import ResumeCache, model_key, scoring_key
 from dynbench.runner import RunSettings, failed_score
@@ -41,6 +41,14 @@ def spec_from_options(config: pytest.Config) -> ModelSpec:
         cache_dir=_opt(config, "cache_dir"), revision=_opt(config, "revision"))
 
 
+def data_root(chosen: str | None) -> Path:
+    """The dataset root; a folder that was named but does not exist says so, and by whom."""
+    source, text = ("--data-dir", chosen) if chosen else (f"${DATA_ENV}", os.environ.get(DATA_ENV))
+    if text and not Path(text).expanduser().exists():
+        raise DataError(f"data dir {text} ({source}) does not exist")
+    return resolve_root(chosen)
+
+
 def scoring_from_options(config: pytest.Config) -> ScoringSettings:
     protocol = _opt(config, "protocol")
     jf_mode = _opt(config, "jf_mode") or ("reference" if protocol == "reference" else "davis")
@@ -58,7 +66,7 @@ class DynBench:
         self.root: Path | None = None  # set below; None only when the options are invalid
         self.tasks: tuple[str, ...] = ()
         try:
-            self.root = resolve_root(_opt(config, "data_dir"))
+            self.root = data_root(_opt(config, "data_dir"))
             self.spec = spec_from_options(config)
             self.tasks = parse_task_list(_opt(config, "task"))
             if _opt(config, "protocol") == "reference" and self.spec.max_frames:
@@ -70,7 +78,7 @@ class DynBench:
 
                 self.family = resolve_family(self.spec).name
         except (DataError, ModelSpecError, ValueError) as exc:
-            self.error = f"dynbench: {exc}"
+            self.error = str(exc)
             self.spec = ModelSpec(name=_opt(config, "model") or "baseline")
         self.scoring = scoring_from_options(config)
         self.limit: int | None = _opt(config, "limit")
@@ -86,7 +94,7 @@ class DynBench:
     def require_valid(self) -> None:
         """Options are checked lazily, so ``pytest tests/`` never trips over them."""
         if self.error:
-            pytest.exit(self.error, returncode=pytest.ExitCode.USAGE_ERROR)
+            pytest.exit(f"dynbench: {self.error}", returncode=pytest.ExitCode.USAGE_ERROR)
 
     @property
     def is_controller(self) -> bool:
