@@ -27,6 +27,7 @@ from dynbench.media import (
     load_truth_masks,
     sample_positions,
 )
+from dynbench.notices import warn
 from dynbench.resume import ResumeCache
 from dynbench.scoring import ScoringSettings, score_masks, score_qa
 from dynbench.thumbs import save_strip
@@ -86,11 +87,12 @@ class Runner:
         chash = content_hash(case, self.settings.root)
         if self.resume is not None:
             cached = self.resume.get(case.id, chash)
-            if cached is not None:
+            if cached is not None and self.resume.restore(
+                    cached, self.settings.thumbs, masks=self.settings.save_masks is not None):
                 return {**cached, "resumed": True}
         record = self.compute(case, chash)
         if self.resume is not None:
-            self.resume.put(record)
+            self.resume.put(record, self.settings.thumbs)
         return record
 
     def compute(self, case: Case, chash: str) -> dict[str, Any]:
@@ -141,15 +143,17 @@ class Runner:
         request = MaskRequest(case.id, case.question, case.prompt)
         seg, facts = self._call(self.adapter.segment, video, request)
         masks = checked_masks(seg, len(video))
+        notes = list(seg.notes)
         if masks is not None and self.settings.save_masks:
-            save_masks(self.settings.save_masks, case.id, video.frame_indices, masks)
+            notes += saved_masks_note(self.settings.save_masks, case.id, video.frame_indices,
+                                      masks)
         if masks is not None and self.settings.thumbs:
             save_strip(self.settings.thumbs, case.id, video.frame_indices, masks)
         score = score_masks(masks, truth, self.settings.scoring)
         return {"prompt": case.prompt, "output": seg.text, "j": score.j, "f": score.f,
                 "jf": score.jf, "per_frame_j": score.per_frame_j,
                 "per_frame_f": score.per_frame_f, "mask_produced": masks is not None,
-                "notes": [*seg.notes, *score.notes], **facts}
+                "notes": [*notes, *score.notes], **facts}
 
     def _call(self, method, video: Video, request) -> tuple[Any, dict[str, Any]]:
         torch = sys.modules.get("torch")
@@ -209,6 +213,19 @@ def _is_oom(exc: BaseException) -> bool:
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
     return True
+
+
+def saved_masks_note(folder: Path, case_id: str, indices: list[int],
+                     masks: np.ndarray) -> list[str]:
+    """Save the masks; a full disk costs the files (said in a note and the warnings), never
+    the case's score."""
+    try:
+        save_masks(folder, case_id, indices, masks)
+    except OSError as exc:
+        warn(f"--save-masks: masks not saved under {folder / 'masks'} "
+             f"({exc.strerror or exc}); the scores are unaffected")
+        return [f"predicted masks not saved: {exc.strerror or exc}"]
+    return []
 
 
 def save_masks(folder: Path, case_id: str, indices: list[int], masks: np.ndarray) -> None:

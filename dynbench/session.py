@@ -10,21 +10,26 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dynbench import reportdir, runfacts
 from dynbench.adapters.base import Adapter
 from dynbench.data import DATA_ENV, Case, DataError, Dataset, read_dataset, resolve_root
+from dynbench.loadcheck import LoadFailed, LoadFailure, explain, preflight
 from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
+from dynbench.notices import Notices, warn
 from dynbench.resume import ResumeCache, model_key, scoring_key
 from dynbench.runner import RunSettings, failed_score
 from dynbench.scoring import ScoringSettings
 from dynbench.tasks import TASKS, parse_task_list
 
 RECORD_KEY = "dynbench"
+PARTIAL = "samples.partial.jsonl"
 CASE_ID = re.compile(r"::test_(?:qa|mask)\[(?P<id>.*)\](?:@.*)?$")
 
 
@@ -82,11 +87,18 @@ class DynBench:
             self.spec = ModelSpec(name=_opt(config, "model") or "baseline")
         self.scoring = scoring_from_options(config)
         self.limit: int | None = _opt(config, "limit")
+        self.started = time.time()
         self.report_dir = self._report_dir()
+        self.named_report_dir = bool(_opt(config, "report_dir")) or not self.is_controller
         self.records: dict[str, dict] = {}
         self.model_facts: dict[str, Any] = {}
+        self.processes: dict[str, dict] = {}  # "main" or xdist worker id -> devices it used
+        self.notices = Notices().attach()
+        self.adapter: Adapter | None = None
+        self.load_failure: LoadFailure | None = None
+        self.environment: dict[str, Any] = {}
         self._dataset: Dataset | None = None
-        self._partial = None
+        self._partial = PartialLog(self.report_dir / PARTIAL)
         self.expected: set[str] = set()
         self.upcoming: Case | None = None  # the next video's case, for prefetching
         self.lookahead: dict[str, Case | None] = {}  # node id -> first case of the next video
@@ -106,8 +118,17 @@ class DynBench:
         chosen = _opt(self.config, "report_dir")
         if chosen:
             return Path(chosen).expanduser().resolve()
-        run_id = time.strftime("%Y%m%d-%H%M%S")
-        return self.config.rootpath / "reports" / self.model_slug / run_id
+        return self.config.rootpath / "reports" / self.model_slug / reportdir.run_id(self.started)
+
+    def claim_report_dir(self) -> None:
+        """Create the report folder before any case runs (controller): a fresh run id for a
+        default folder, a writable folder for ``--report-dir``; ReportDirError otherwise."""
+        if self.named_report_dir:
+            reportdir.ensure_writable(self.report_dir)
+        else:
+            self.report_dir = reportdir.claim_new(self.report_dir.parent, self.report_dir.name)
+        self._partial = PartialLog(self.report_dir / PARTIAL)
+        self.environment = runfacts.environment()
 
     @property
     def model_slug(self) -> str:
@@ -135,6 +156,38 @@ class DynBench:
         return chosen
 
     # --- model -----------------------------------------------------------------------
+    @property
+    def model_label(self) -> str:
+        if self.predictions is not None:
+            return f"predictions folder {self.predictions}"
+        return f"model {self.spec.name} (family {self.family})"
+
+    def load_model(self, needs_qa: bool = True) -> Adapter:
+        """The adapter, created, checked and loaded once per process; any failure is a
+        :class:`LoadFailed` naming the model, the cause and the fix."""
+        if self.adapter is not None:
+            return self.adapter
+        try:
+            adapter = self.create_adapter()
+            preflight(adapter, device=self.spec.device, qa_mode=self.scoring.qa_mode,
+                      needs_qa=needs_qa)
+            start = time.perf_counter()
+            adapter.load()
+            facts = {"load_s": round(time.perf_counter() - start, 3), **adapter.describe()}
+        except Exception as exc:  # noqa: BLE001 - every load failure ends the run the same way
+            raise LoadFailed(explain(exc, self.model_label, self.spec.hub_id)) from exc
+        if self.predictions is None:
+            facts["revision"] = runfacts.model_revision(self.spec)
+        self.model_facts.update(facts)
+        self.processes[self.process_name] = {
+            **runfacts.process_devices(), "device": facts.get("device"), "gpu": facts.get("gpu")}
+        self.adapter = adapter
+        return adapter
+
+    @property
+    def process_name(self) -> str:
+        return (self.workerinput or {}).get("workerid", "main")
+
     def create_adapter(self) -> Adapter:
         if self.predictions is not None:
             from dynbench.adapters.predictions import SavedPredictions
@@ -155,7 +208,7 @@ class DynBench:
             return None
         root = Path(_opt(self.config, "resume_dir") or self.config.rootpath / "reports" /
                     ".resume")
-        writer = (self.workerinput or {}).get("workerid", "main") + f"-{os.getpid()}"
+        writer = f"{self.process_name}-{os.getpid()}"
         return ResumeCache(root, model_key(self.spec, self.family, self.predictions),
                            scoring_key(self.scoring.as_dict()), writer)
 
@@ -167,12 +220,7 @@ class DynBench:
     # --- records (controller) --------------------------------------------------------
     def add_record(self, record: dict) -> None:
         self.records[record["id"]] = record
-        if self._partial is None:
-            self.report_dir.mkdir(parents=True, exist_ok=True)
-            self._partial = open(self.report_dir / "samples.partial.jsonl", "a",  # noqa: SIM115
-                                 encoding="utf-8")
-        self._partial.write(json.dumps(record, sort_keys=True, default=str) + "\n")
-        self._partial.flush()
+        self._partial.append(record)
 
     def expect(self, nodeids: list[str]) -> None:
         """Remember which cases this run collected, to account for every one at the end."""
@@ -198,29 +246,81 @@ class DynBench:
         return [error_record(case_id, "not run: the run was interrupted or its worker died")
                 for case_id in sorted(self.expected - self.records.keys())]
 
+    def model_dict(self) -> dict[str, Any]:
+        model = {"name": self.spec.name, "hub_id": self.spec.hub_id, "family": self.family,
+                 **self.model_facts}
+        model.setdefault("kind", "predictions" if self.predictions else "model")
+        return model
+
+    def run_facts(self, cases: int) -> dict[str, Any]:
+        """``dynbench.run``: code, environment, processes and timing of this run."""
+        workers = getattr(self.config.option, "numprocesses", None) or 0
+        return {"id": self.report_dir.name, **runfacts.timing(self.started, time.time(), cases),
+                **self.environment, "xdist_workers": workers,
+                "processes": dict(sorted(self.processes.items()))}
+
     def summary(self) -> dict[str, Any]:
         from dynbench.report import aggregate  # scipy.stats: imported only when reporting
 
         records = list(self.records.values())
-        model = {"name": self.spec.name, "hub_id": self.spec.hub_id, "family": self.family,
-                 **self.model_facts}
-        model.setdefault("kind", "predictions" if self.predictions else "model")
-        return aggregate(records, model=model, settings=self.settings_dict())
+        summary = aggregate(records, model=self.model_dict(), settings=self.settings_dict())
+        return {"status": "complete", **summary, "warnings": self.notices.messages,
+                "run": self.run_facts(len(records))}
+
+    def failure_summary(self) -> dict[str, Any]:
+        """The report of a run whose model could not be loaded: no case ran."""
+        failure = self.load_failure.as_dict() if self.load_failure else None
+        return {"status": "load_failed", "load_error": failure, "model": self.model_dict(),
+                "settings": self.settings_dict(), "tasks": {}, "dimensions": {},
+                "overall": {"score": None, "entered": []},
+                "counts": {"cases": 0, "errors": 0, "not_applicable": 0, "unparsed": 0,
+                           "not_run": len(self.expected)},
+                "errors": [], "warnings": self.notices.messages, "run": self.run_facts(0)}
 
     def finish(self, summary: dict) -> None:
-        from dynbench.report import write_run_files
+        """The final files; OSError (full disk, read-only folder) after saving what can be."""
+        from dynbench.report import atomic_write, write_run_files
 
-        if self._partial is not None:
-            self._partial.close()
-        write_run_files(self.report_dir, list(self.records.values()), summary)
-        (self.report_dir / "samples.partial.jsonl").unlink(missing_ok=True)
+        self._partial.close()
+        if summary.get("status") == "load_failed":  # no case ran: no samples to write
+            atomic_write(self.report_dir / "summary.json",
+                         json.dumps(summary, indent=2, default=str) + "\n")
+            return
+        try:
+            write_run_files(self.report_dir, list(self.records.values()), summary)
+        except OSError:
+            self.rescue()
+            raise
+        (self.report_dir / PARTIAL).unlink(missing_ok=True)
 
     def write_report_json(self, report: dict) -> Path:
         from dynbench.report import atomic_write
 
         path = self.report_dir / "report.json"
         atomic_write(path, json.dumps(report, indent=1, default=str) + "\n")
+        if not self.named_report_dir and report.get("dynbench", {}).get("status") == "complete":
+            try:
+                reportdir.point_latest(self.report_dir)
+            except OSError as exc:
+                warn(f"could not point {self.report_dir.parent / reportdir.LATEST} at this "
+                     f"run ({exc})")
         return path
+
+    def rescue(self) -> Path | None:
+        """After the report folder failed: the case records in samples.partial.jsonl if it
+        can still be completed, else in a file under the temp dir. Where they are, or None."""
+        self._partial.flush()
+        if self._partial.complete:
+            return self._partial.path
+        try:
+            fd, name = tempfile.mkstemp(prefix=f"dynbench-{self.report_dir.name}-",
+                                        suffix=".samples.jsonl")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(r, sort_keys=True, default=str) + "\n"
+                             for r in self.records.values())
+        except OSError:
+            return None
+        return Path(name)
 
 
 def error_record(case_id: str, message: str) -> dict[str, Any]:
@@ -230,3 +330,54 @@ def error_record(case_id: str, message: str) -> dict[str, Any]:
     return {"id": case_id, "task": task, "kind": kind,
             "dimension": TASKS[task].dimension if task in TASKS else None,
             "status": "error", "error": message, "notes": [], "file_problem": False, **score}
+
+
+class PartialLog:
+    """``samples.partial.jsonl``: every record appended as it lands, so a killed run loses
+    nothing computed. A failed write (full disk) keeps the records in memory and retries with
+    the next one; :attr:`complete` says whether every record reached the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pending: list[bytes] = []
+        self._torn = False
+        self.error: OSError | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self._pending
+
+    def append(self, record: dict) -> None:
+        self._pending.append((json.dumps(record, sort_keys=True, default=str) + "\n").encode())
+        self.flush()
+
+    def flush(self) -> None:
+        try:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            if self._torn:  # end a line a failed write may have cut
+                _write_all(self._fd, b"\n")
+                self._torn = False
+            while self._pending:
+                self._torn = True
+                _write_all(self._fd, self._pending[0])
+                self._torn = False
+                self._pending.pop(0)
+        except OSError as exc:
+            if self.error is None:
+                warn(f"{self.path}: cannot write ({exc.strerror or exc}); case results are "
+                     "kept in memory and written when space is back")
+            self.error = exc
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
