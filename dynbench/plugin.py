@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 
 import pytest
 
@@ -43,11 +44,18 @@ def _number(kind, low: float, what: str):
     return parse
 
 
+GPU_ID = re.compile(r"^(\d+|GPU-[0-9a-fA-F-]+|MIG-[\w/-]+)$")  # what CUDA_VISIBLE_DEVICES takes
+
+
 def _gpu_list(text: str) -> str:
     try:
-        parse_gpu_list(text)
+        ids = parse_gpu_list(text) or []
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    bad = [g for g in ids if not GPU_ID.match(g)]
+    if bad:
+        raise argparse.ArgumentTypeError(f"{', '.join(map(repr, bad))} is not a GPU id (use "
+                                         "indices like 0,1 or GPU-/MIG- UUIDs)")
     return text
 
 
