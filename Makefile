@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
-	$(BIN)/pip install -q -e '.[dev,qwen]'
+	$(BIN)/pip install -qq -e '.[dev,qwen]'  # -qq: no setuptools data-dir warnings
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -29,4 +29,4 @@ sample-data: $(STAMP)
 	$(BIN)/python -m dynbench.synth dynbench/sample_data --seed 0
 
 clean:
-	rm -rf $(VENV) reports/*/ .pytest_cache
+	rm -rf $(VENV) .pytest_cache  # reports/ (baselines included) are kept

@@ -82,8 +82,11 @@ def _summary_from(doc: dict, path: Path) -> dict:
 
 
 def load_run(path: str | Path, *, samples: bool = True) -> Run:
-    """A report dir, or its report.json / summary.json; ``samples`` also reads samples.jsonl."""
-    path = Path(path).expanduser()
+    """A report dir, or its report.json / summary.json; ``samples`` also reads samples.jsonl.
+    A model's folder (``reports/<model>``) means its latest run."""
+    from dynbench.reportdir import resolve_run
+
+    path = resolve_run(Path(path).expanduser())
     if path.is_dir():
         folder = path
         files = [f for f in (path / "report.json", path / "summary.json") if f.is_file()]

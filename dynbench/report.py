@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dynbench import stats
+from dynbench.reportdir import file_mode
 from dynbench.tasks import DIMENSION_TITLES, DIMENSIONS, TASK_ORDER, TASKS
 
 
@@ -111,7 +112,7 @@ def render_table(summary: dict) -> list[str]:
         lines.append(f"{DIMENSION_TITLES[dim]:<15} {fmt_score(tasks.get(qa)):<28} "
                      f"{fmt_score(tasks.get(mask)):<28}")
     overall = summary["overall"]
-    score = "n/a" if overall["score"] is None else f"{overall['score']:.2f}"
+    score = "n/a" if overall["score"] is None else f"{overall['score']:.1f}"
     lines.append(f"{'overall':<15} {score} (mean of {len(overall['entered'])} task scores: "
                  f"{', '.join(overall['entered']) or 'none'})")
     c = summary["counts"]
@@ -125,6 +126,7 @@ def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, file_mode())  # mkstemp's 0600 would hide reports from colleagues
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)

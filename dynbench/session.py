@@ -278,7 +278,8 @@ class DynBench:
                 "errors": [], "warnings": self.notices.messages, "run": self.run_facts(0)}
 
     def finish(self, summary: dict) -> None:
-        """The final files; OSError (full disk, read-only folder) after saving what can be."""
+        """The final files but report.json; OSError on a full disk or read-only folder (then
+        :meth:`rescue`)."""
         from dynbench.report import atomic_write, write_run_files
 
         self._partial.close()
@@ -286,18 +287,14 @@ class DynBench:
             atomic_write(self.report_dir / "summary.json",
                          json.dumps(summary, indent=2, default=str) + "\n")
             return
-        try:
-            write_run_files(self.report_dir, list(self.records.values()), summary)
-        except OSError:
-            self.rescue()
-            raise
-        (self.report_dir / PARTIAL).unlink(missing_ok=True)
+        write_run_files(self.report_dir, list(self.records.values()), summary)
 
     def write_report_json(self, report: dict) -> Path:
         from dynbench.report import atomic_write
 
         path = self.report_dir / "report.json"
         atomic_write(path, json.dumps(report, indent=1, default=str) + "\n")
+        (self.report_dir / PARTIAL).unlink(missing_ok=True)  # samples.jsonl holds them now
         if not self.named_report_dir and report.get("dynbench", {}).get("status") == "complete":
             try:
                 reportdir.point_latest(self.report_dir)
