@@ -20,7 +20,6 @@ six) tasks: the ``max_drop`` threshold is what keeps noise from failing a build.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from dynbench import runfolder
+from dynbench.runfolder import Run
 from dynbench.tasks import DIMENSION_TITLES, DIMENSIONS, TASK_ORDER, TASKS
 
 DEFAULT_MAX_DROP = 2.0
@@ -49,67 +50,12 @@ class GateUsageError(ValueError):
 # --- loading runs ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Run:
-    """A finished run read back from disk: its folder, summary and case records."""
-
-    folder: Path
-    summary: dict
-    records: list[dict]
-
-    @property
-    def label(self) -> str:
-        model = self.summary.get("model", {})
-        return str(model.get("label") or model.get("name") or self.folder.name)
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GateUsageError(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise GateUsageError(f"{path}: expected a JSON object")
-    return data
-
-
-def _summary_from(doc: dict, path: Path) -> dict:
-    if isinstance(doc.get("dynbench"), dict):
-        return doc["dynbench"]
-    if "tasks" in doc and "settings" in doc:
-        return doc  # summary.json
-    raise GateUsageError(f"{path} is not a dynbench report (no 'dynbench' section)")
-
-
 def load_run(path: str | Path, *, samples: bool = True) -> Run:
-    """A report dir, or its report.json / summary.json; ``samples`` also reads samples.jsonl.
-    A model's folder (``reports/<model>``) means its latest run."""
-    from dynbench.reportdir import resolve_run
-
-    path = resolve_run(Path(path).expanduser())
-    if path.is_dir():
-        folder = path
-        files = [f for f in (path / "report.json", path / "summary.json") if f.is_file()]
-        if not files:
-            raise GateUsageError(f"{path} holds no report.json or summary.json")
-        path = files[0]
-    elif path.is_file():
-        folder = path.parent
-    else:
-        raise GateUsageError(f"{path} does not exist (expected a report dir or report.json)")
-    summary = _summary_from(_read_json(path), path)
-    return Run(folder, summary, _read_samples(folder) if samples else [])
-
-
-def _read_samples(folder: Path) -> list[dict]:
-    path = folder / "samples.jsonl"
-    if not path.is_file():
-        raise GateUsageError(f"{folder} has no samples.jsonl; the gate pairs cases by id")
+    """:func:`dynbench.runfolder.load_run`; an unreadable run is a gate usage error."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GateUsageError(f"cannot read {path}: {exc}") from None
+        return runfolder.load_run(path, samples=samples)
+    except runfolder.RunFolderError as exc:
+        raise GateUsageError(str(exc)) from None
 
 
 # --- options -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from dynbench import runfolder
 from dynbench.tasks import DIMENSION_TITLES, DIMENSIONS, TASK_ORDER, TASKS
 
 STRIP_CASES_PER_TASK = 48  # mask cases per task that get frame strips (lowest J&F first)
@@ -443,17 +444,13 @@ def build_strips(folder: Path, records: list[dict], data_dir: Path | None) -> di
 def write_html(folder: Path, summary: dict | None = None, records: list[dict] | None = None,
                *, out: Path | None = None, data_dir: Path | None = None) -> Path:
     """Render ``report.html`` for a report dir (summary/records read from it when not given)."""
-    from dynbench.report import atomic_write
-
     folder = Path(folder)
     if summary is None or records is None:
-        from dynbench.gate import load_run
-
-        run = load_run(folder)
+        run = runfolder.load_run(folder)
         folder, summary, records = run.folder, run.summary, run.records
     root = data_dir or _dict(summary.get("settings")).get("data_dir")
-    strips = build_strips(folder, records, Path(root) if isinstance(root, str) and root
+    strips = build_strips(folder, records, Path(root) if isinstance(root, (str, Path)) and root
                           else None)
-    path = Path(out) if out else folder / "report.html"
-    atomic_write(path, render_html(summary, records, strips))
+    path = Path(out) if out else folder / runfolder.HTML
+    runfolder.atomic_write(path, render_html(summary, records, strips))
     return path

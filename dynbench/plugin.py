@@ -19,7 +19,7 @@ from dynbench.fixtures.model import dynbench_adapter, dynbench_run, dynbench_run
 from dynbench.gpus import parse_gpu_list, pin_worker, visible_gpus
 from dynbench.loadcheck import LoadFailed, LoadFailure
 from dynbench.progress import LiveLine, PlainLines, Progress, live_terminal, outcome_word
-from dynbench.reportdir import ReportDirError
+from dynbench.runfolder import ReportDirError
 from dynbench.session import RECORD_KEY, DynBench
 from dynbench.tasks import DIMENSIONS, TASKS
 

@@ -1,4 +1,4 @@
-"""Aggregate case records into task / dimension / overall scores and write the report files.
+"""Aggregate case records into task / dimension / overall scores; the terminal table.
 
 Pure functions over plain records, so the same code serves a live run, xdist and re-reading
 a saved ``samples.jsonl``.
@@ -6,14 +6,9 @@ a saved ``samples.jsonl``.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from dynbench import stats
-from dynbench.reportdir import file_mode
 from dynbench.tasks import DIMENSION_TITLES, DIMENSIONS, TASK_ORDER, TASKS
 
 
@@ -119,36 +114,3 @@ def render_table(summary: dict) -> list[str]:
     lines.append(f"cases {c['cases']}  errors {c['errors']}  unparsed answers {c['unparsed']}  "
                  f"not applicable {c['not_applicable']}")
     return lines
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write to a temp file, then rename, so a killed run never leaves half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, file_mode())  # mkstemp's 0600 would hide reports from colleagues
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def jsonl(records: list[dict]) -> str:
-    return "".join(json.dumps(r, sort_keys=True, default=str) + "\n" for r in records)
-
-
-def write_run_files(folder: Path, records: list[dict], summary: dict) -> None:
-    """samples.jsonl (one line per case), summary.json, and answers.jsonl in the
-    ``--predictions`` layout, so a run's outputs can be re-scored without the model."""
-    ordered = sorted(records, key=lambda r: r["id"])
-    atomic_write(folder / "samples.jsonl", jsonl(ordered))
-    atomic_write(folder / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
-    answers = [{"id": r["id"], "output": r["output"]} for r in ordered
-               if r["kind"] == "qa" and r.get("output") is not None]
-    atomic_write(folder / "answers.jsonl", jsonl(answers))
-
-
-def read_samples(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -14,7 +14,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from dynbench.gate import SCORING_KEYS, GateUsageError, Run, load_run
+from dynbench.gate import SCORING_KEYS
+from dynbench.runfolder import Run, RunFolderError, load_run
 from dynbench.tasks import DIMENSION_TITLES, DIMENSIONS, TASKS
 
 LABEL_WIDTH = 26
@@ -179,7 +180,7 @@ def _emit(text: str, out: str | None) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     try:
         runs = [load_run(path, samples=False) for path in args.runs]
-    except GateUsageError as exc:
+    except RunFolderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _emit(RENDERERS[args.format](leaderboard(runs)), args.out)
@@ -192,7 +193,7 @@ def cmd_html(args: argparse.Namespace) -> int:
     try:
         path = write_html(Path(args.run_dir), out=Path(args.out) if args.out else None,
                           data_dir=Path(args.data_dir) if args.data_dir else None)
-    except GateUsageError as exc:
+    except RunFolderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(path)

@@ -20,6 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from dynbench import runfolder
 from dynbench.modelspec import ModelSpec
 from dynbench.notices import warn
 
@@ -158,8 +159,8 @@ class ResumeCache:
     def _outputs(self, case_id: str, report_dir: Path) -> list[tuple[Path, Path, bool]]:
         """(file in a report folder, its copy in the cache, is-masks) for one case."""
         kept = self.files / case_id
-        return [(report_dir / "thumbs" / f"{case_id}.png", kept / "thumb.png", False),
-                (report_dir / "masks" / case_id, kept / "masks", True)]
+        return [(runfolder.thumb_file(report_dir, case_id), kept / "thumb.png", False),
+                (runfolder.mask_dir(report_dir, case_id), kept / "masks", True)]
 
     def _store(self, case_id: str, report_dir: Path) -> None:
         for in_report, in_cache, _ in self._outputs(case_id, report_dir):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from dynbench import runfolder
 from dynbench.adapters.base import Adapter, MaskRequest, QARequest, Segmentation, Video
 from dynbench.answers import format_options
 from dynbench.data import Case, DataError
@@ -230,7 +231,7 @@ def saved_masks_note(folder: Path, case_id: str, indices: list[int],
 
 def save_masks(folder: Path, case_id: str, indices: list[int], masks: np.ndarray) -> None:
     """Predicted masks as PNG, in the layout ``--predictions`` reads back."""
-    out = folder / "masks" / case_id
-    out.mkdir(parents=True, exist_ok=True)
+    runfolder.mask_dir(folder, case_id).mkdir(parents=True, exist_ok=True)
     for index, mask in zip(indices, masks, strict=True):
-        Image.fromarray(mask.astype(np.uint8) * 255).save(out / f"frame_{index:04d}.png")
+        Image.fromarray(mask.astype(np.uint8) * 255).save(runfolder.mask_file(folder, case_id,
+                                                                              index))

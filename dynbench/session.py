@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from dynbench import reportdir, runfacts
+from dynbench import runfacts, runfolder
 from dynbench.adapters.base import Adapter
 from dynbench.data import DATA_ENV, Case, DataError, Dataset, read_dataset, resolve_root
 from dynbench.loadcheck import LoadFailed, LoadFailure, explain, preflight
@@ -29,7 +29,6 @@ from dynbench.scoring import ScoringSettings
 from dynbench.tasks import TASKS, parse_task_list
 
 RECORD_KEY = "dynbench"
-PARTIAL = "samples.partial.jsonl"
 CASE_ID = re.compile(r"::test_(?:qa|mask)\[(?P<id>.*)\](?:@.*)?$")
 
 
@@ -97,8 +96,9 @@ class DynBench:
         self.adapter: Adapter | None = None
         self.load_failure: LoadFailure | None = None
         self.environment: dict[str, Any] = {}
+        self.samples_written = False
         self._dataset: Dataset | None = None
-        self._partial = PartialLog(self.report_dir / PARTIAL)
+        self._partial = runfolder.PartialSamples(self.report_dir)
         self.expected: set[str] = set()
         self.upcoming: Case | None = None  # the next video's case, for prefetching
         self.lookahead: dict[str, Case | None] = {}  # node id -> first case of the next video
@@ -118,16 +118,16 @@ class DynBench:
         chosen = _opt(self.config, "report_dir")
         if chosen:
             return Path(chosen).expanduser().resolve()
-        return self.config.rootpath / "reports" / self.model_slug / reportdir.run_id(self.started)
+        return self.config.rootpath / "reports" / self.model_slug / runfolder.run_id(self.started)
 
     def claim_report_dir(self) -> None:
         """Create the report folder before any case runs (controller): a fresh run id for a
         default folder, a writable folder for ``--report-dir``; ReportDirError otherwise."""
         if self.named_report_dir:
-            reportdir.ensure_writable(self.report_dir)
+            runfolder.ensure_writable(self.report_dir)
         else:
-            self.report_dir = reportdir.claim_new(self.report_dir.parent, self.report_dir.name)
-        self._partial = PartialLog(self.report_dir / PARTIAL)
+            self.report_dir = runfolder.claim_new(self.report_dir.parent, self.report_dir.name)
+        self._partial = runfolder.PartialSamples(self.report_dir)
         self.environment = runfacts.environment()
 
     @property
@@ -280,32 +280,29 @@ class DynBench:
     def finish(self, summary: dict) -> None:
         """The final files but report.json; OSError on a full disk or read-only folder (then
         :meth:`rescue`)."""
-        from dynbench.report import atomic_write, write_run_files
-
         self._partial.close()
         if summary.get("status") == "load_failed":  # no case ran: no samples to write
-            atomic_write(self.report_dir / "summary.json",
-                         json.dumps(summary, indent=2, default=str) + "\n")
+            runfolder.atomic_write(self.report_dir / runfolder.SUMMARY,
+                                   json.dumps(summary, indent=2, default=str) + "\n")
             return
-        write_run_files(self.report_dir, list(self.records.values()), summary)
+        runfolder.write_run_files(self.report_dir, list(self.records.values()), summary)
+        self.samples_written = True
 
     def write_report_json(self, report: dict) -> Path:
-        from dynbench.report import atomic_write
-
-        path = self.report_dir / "report.json"
-        atomic_write(path, json.dumps(report, indent=1, default=str) + "\n")
-        (self.report_dir / PARTIAL).unlink(missing_ok=True)  # samples.jsonl holds them now
+        path = runfolder.write_report(self.report_dir, report)
         if not self.named_report_dir and report.get("dynbench", {}).get("status") == "complete":
             try:
-                reportdir.point_latest(self.report_dir)
+                runfolder.point_latest(self.report_dir)
             except OSError as exc:
-                warn(f"could not point {self.report_dir.parent / reportdir.LATEST} at this "
+                warn(f"could not point {self.report_dir.parent / runfolder.LATEST} at this "
                      f"run ({exc})")
         return path
 
     def rescue(self) -> Path | None:
-        """After the report folder failed: the case records in samples.partial.jsonl if it
-        can still be completed, else in a file under the temp dir. Where they are, or None."""
+        """After the report folder failed: where the case records are now (samples.jsonl or
+        samples.partial.jsonl if complete, else a file written under the temp dir), or None."""
+        if self.samples_written:
+            return self.report_dir / runfolder.SAMPLES
         self._partial.flush()
         if self._partial.complete:
             return self._partial.path
@@ -328,53 +325,3 @@ def error_record(case_id: str, message: str) -> dict[str, Any]:
             "dimension": TASKS[task].dimension if task in TASKS else None,
             "status": "error", "error": message, "notes": [], "file_problem": False, **score}
 
-
-class PartialLog:
-    """``samples.partial.jsonl``: every record appended as it lands, so a killed run loses
-    nothing computed. A failed write (full disk) keeps the records in memory and retries with
-    the next one; :attr:`complete` says whether every record reached the file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-        self._pending: list[bytes] = []
-        self._torn = False
-        self.error: OSError | None = None
-
-    @property
-    def complete(self) -> bool:
-        return not self._pending
-
-    def append(self, record: dict) -> None:
-        self._pending.append((json.dumps(record, sort_keys=True, default=str) + "\n").encode())
-        self.flush()
-
-    def flush(self) -> None:
-        try:
-            if self._fd is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-            if self._torn:  # end a line a failed write may have cut
-                _write_all(self._fd, b"\n")
-                self._torn = False
-            while self._pending:
-                self._torn = True
-                _write_all(self._fd, self._pending[0])
-                self._torn = False
-                self._pending.pop(0)
-        except OSError as exc:
-            if self.error is None:
-                warn(f"{self.path}: cannot write ({exc.strerror or exc}); case results are "
-                     "kept in memory and written when space is back")
-            self.error = exc
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]

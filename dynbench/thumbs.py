@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from dynbench import runfolder
 from dynbench.data import DataError
 from dynbench.media import list_frames, load_truth_masks, sample_positions
 
@@ -58,7 +59,7 @@ def save_strip(folder: Path, case_id: str, indices: Sequence[int],
         strip = np.concatenate([downscale_mask(masks[i], size) for i in chosen], axis=1)
         info = PngInfo()
         info.add_text(FRAMES_KEY, ",".join(str(indices[i]) for i in chosen))
-        out = folder / "thumbs" / f"{case_id}.png"
+        out = runfolder.thumb_file(folder, case_id)
         out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(strip).save(out, pnginfo=info, optimize=False)
         return out
@@ -117,7 +118,7 @@ def _mask_image(mask: np.ndarray) -> Image.Image:
 def _prediction(folder: Path, case_id: str, index: int, size: tuple[int, int],
                 strip: dict[int, np.ndarray]) -> np.ndarray | None:
     """Predicted mask at thumbnail size: saved masks/ first, else the thumbs/ strip."""
-    path = folder / "masks" / case_id / f"frame_{index:04d}.png"
+    path = runfolder.mask_file(folder, case_id, index)
     if path.is_file():
         with Image.open(path) as im:
             return downscale_mask(np.asarray(im.convert("L")) > 0, size)
@@ -134,7 +135,7 @@ def case_strip(folder: Path, root: Path, record: dict) -> list[dict[str, Any]]:
     frames, at most ``SHOW_FRAMES``; raises DataError/OSError when the data is unreadable."""
     case_id = record["id"]
     obj = case_id.rsplit("/obj", 1)[-1]
-    strip = read_strip(folder / "thumbs" / f"{case_id}.png")
+    strip = read_strip(runfolder.thumb_file(folder, case_id))
     shown = sorted(strip) if strip else list(record.get("frames") or [])
     frames = list_frames(root, record["source"], record["scene"])
     where = dict(zip(frames.indices, frames.paths, strict=True))

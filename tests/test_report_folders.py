@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dynbench import exitcodes, reportdir
+from dynbench import exitcodes
+from dynbench import runfolder
 from dynbench.synth import generate
 from tests.builders import small_dataset
 
@@ -67,17 +68,17 @@ def records(path: Path) -> list[dict]:
 
 def test_runs_in_the_same_second_get_their_own_folders(tmp_path):
     base = tmp_path / "reports" / "m"
-    first = reportdir.claim_new(base, "20250101-120000")
-    second = reportdir.claim_new(base, "20250101-120000")
-    third = reportdir.claim_new(base, "20250101-120000")
+    first = runfolder.claim_new(base, "20250101-120000")
+    second = runfolder.claim_new(base, "20250101-120000")
+    third = runfolder.claim_new(base, "20250101-120000")
     assert [p.name for p in (first, second, third)] == \
         ["20250101-120000", "20250101-120000-2", "20250101-120000-3"]
     for p in (first, third):
         (p / "summary.json").write_text("{}")
-    assert reportdir.resolve_run(base) == third  # no latest link: the newest finished run
-    reportdir.point_latest(first)
-    assert reportdir.resolve_run(base) == first.resolve()
-    assert reportdir.resolve_run(first) == first
+    assert runfolder.resolve_run(base) == third  # no latest link: the newest finished run
+    runfolder.point_latest(first)
+    assert runfolder.resolve_run(base) == first.resolve()
+    assert runfolder.resolve_run(first) == first
 
 
 def test_concurrent_runs_latest_and_baseline_by_model_folder(tmp_path):
@@ -88,14 +89,14 @@ def test_concurrent_runs_latest_and_baseline_by_model_folder(tmp_path):
     outputs = [p.communicate(timeout=600)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     runs = sorted(p for p in (folder / "reports" / "baseline").iterdir()
-                  if p.name != reportdir.LATEST)
+                  if p.name != runfolder.LATEST)
     assert len(runs) == 2 and all((r / "report.json").is_file() for r in runs)
-    latest = folder / "reports" / "baseline" / reportdir.LATEST
+    latest = folder / "reports" / "baseline" / runfolder.LATEST
     assert latest.is_symlink() and latest.resolve() in runs
     gated = run(folder, "--data-dir", str(data), "--baseline", "reports/baseline")
     assert gated.returncode == 0, gated.stdout
     third = next(p for p in (folder / "reports" / "baseline").iterdir()
-                 if p.name != reportdir.LATEST and p not in runs)
+                 if p.name != runfolder.LATEST and p not in runs)
     gate = json.loads((third / "summary.json").read_text())["gate"]
     assert Path(gate["baseline"]["path"]).resolve() in runs
     assert gate["status"] == "pass"
