@@ -19,6 +19,7 @@ they decide as their controller did.
 from __future__ import annotations
 
 import copy
+import importlib
 import shlex
 import warnings
 from pathlib import Path
@@ -36,7 +37,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     if manager.get_plugin(PLUGIN) is None:
         if not is_dynbench_session(early_config, parser, args):
             return
-        manager.import_plugin(PLUGIN)  # its pytest_addoption runs now (a historic hook)
+        if manager.is_blocked(PLUGIN):
+            return
+        # its pytest_addoption runs now (a historic hook); plain import, no assert rewriting
+        manager.register(importlib.import_module(PLUGIN), PLUGIN)
     _reparse(early_config, parser, args)
     from dynbench.rootdir import fix_rootdir
 

@@ -177,7 +177,7 @@ class DynBench:
         except Exception as exc:  # noqa: BLE001 - every load failure ends the run the same way
             raise LoadFailed(explain(exc, self.model_label, self.spec.hub_id)) from exc
         if self.predictions is None:
-            facts["revision"] = runfacts.model_revision(self.spec)
+            facts["revision"] = runfacts.model_revision(getattr(adapter, "spec", self.spec))
         self.model_facts.update(facts)
         self.processes[self.process_name] = {
             **runfacts.process_devices(), "device": facts.get("device"), "gpu": facts.get("gpu")}

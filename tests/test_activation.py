@@ -65,6 +65,7 @@ def test_benchmark_module_makes_a_dynbench_session(pytester, tmp_path):
                                            "--task", "cameraqa")
     result.assert_outcomes(passed=2)
     assert f"rootdir: {pytester.path}" in result.stdout.str()
+    assert "warning" not in result.stdout.str().lower()  # no assert-rewrite or other noise
     assert (out / "report.json").is_file()
 
 

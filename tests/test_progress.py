@@ -62,6 +62,7 @@ class Screen:
         self.lines = [[" "] * cols for _ in range(rows)]
         self.row = self.col = 0
         self.saved = (0, 0)
+        self.scrollback: list[list[str]] = []
 
     def feed(self, text: str) -> None:
         pos = 0
@@ -73,6 +74,7 @@ class Screen:
 
     def _newline(self) -> None:
         if self.row == self.rows - 1:
+            self.scrollback.append(self.lines[0])
             self.lines = self.lines[1:] + [[" "] * self.cols]
         else:
             self.row += 1
@@ -112,7 +114,7 @@ class Screen:
             line[start:end] = [" "] * (end - start)
 
     def text(self) -> list[str]:
-        return ["".join(line).rstrip() for line in self.lines]
+        return ["".join(line).rstrip() for line in self.scrollback + self.lines]
 
 
 def run_in_terminal(cmd: list[str], cwd: Path, rows: int, cols: int, env: dict) -> str:
@@ -152,12 +154,12 @@ def test_live_line_on_a_terminal_leaves_the_dot_line_intact(tmp_path):
                                "--report-dir", str(tmp_path / f"out{rows}")], folder, rows,
                               120, terminal_env(SLOW_S="0.05"))
         assert "[dynbench] " in raw and "cases/s" in raw and "ETA" in raw, raw[-2000:]
-        screen = Screen(rows=400, cols=120)  # tall: keep everything that scrolled off
+        screen = Screen(rows=rows, cols=120)
         screen.feed(raw)
         lines = screen.text()
         dots = [x for x in lines if x.startswith("test_dynbench.py ")]
         assert len(dots) == 1, lines
-        assert re.fullmatch(r"test_dynbench\.py \.{25} +\[100%\]", dots[0]), dots[0]
+        assert re.fullmatch(r"test_dynbench\.py \.{28} +\[100%\]", dots[0]), dots[0]
         assert not any("[dynbench]" in x for x in lines), "the status line was not cleared"
         assert any(x.startswith("run ") and "cases/s" in x for x in lines)
 
@@ -167,11 +169,11 @@ def test_live_status_shows_counts_rate_eta_and_scores(tmp_path):
     raw = run_in_terminal([sys.executable, "-m", "pytest", "--data-dir", str(data),
                            "--report-dir", str(tmp_path / "out")], folder, 40, 160,
                           terminal_env(SLOW_S="0.05"))
-    shown = re.findall(r"\[dynbench\] (\d+)/25 cases \| ([\d.]+) cases/s \| ETA \d+m\d\ds \| "
+    shown = re.findall(r"\[dynbench\] (\d+)/28 cases \| ([\d.]+) cases/s \| ETA \d+m\d\ds \| "
                        r"([^|]+) \| errors (\d+)", raw)
     assert shown, raw[-2000:]
     assert [int(s[0]) for s in shown] == sorted(int(s[0]) for s in shown)
-    assert int(shown[-1][0]) == 25 and shown[-1][3] == "0"
+    assert int(shown[-1][0]) == 28 and shown[-1][3] == "0"
     assert "cameraqa " in shown[-1][2] and "objmask " in shown[-1][2]
 
 
@@ -253,7 +255,7 @@ def test_verbose_says_what_each_case_scored(tmp_path):
                            "--report-dir", str(tmp_path / "out")], cwd=folder,
                           capture_output=True, text=True, env=terminal_env(), timeout=300)
     cases = [x for x in proc.stdout.splitlines() if "test_dynbench.py::test_" in x]
-    assert len(cases) == 25 and not any("PASSED" in x for x in cases)
+    assert len(cases) == 28 and not any("PASSED" in x for x in cases)
     words = {re.search(r"\] (CORRECT|WRONG [A-D?] vs [A-D]|UNPARSED|J&F \d+\.\d)", x)
              is not None for x in cases}
     assert words == {True}, cases
