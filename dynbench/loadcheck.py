@@ -16,9 +16,10 @@ from typing import Any
 
 from dynbench.adapters.base import LoadError
 
-CAUSE_CHARS = 600
-HUB_TIMEOUT_S = 5.0
-OFFLINE_CAUSE = "its files are not in the local Hugging Face cache and the hub cannot be reached"  # a cause longer than this is clipped; the full traceback is in the report
+CAUSE_CHARS = 600  # a cause longer than this is clipped; the full traceback is in the report
+HUB_TIMEOUT_S = 5.0  # how long a hub that does not answer may take to say so
+OFFLINE_CAUSE = ("its files are not in the local Hugging Face cache and the hub cannot be "
+                 "reached")
 
 
 @dataclass(frozen=True)

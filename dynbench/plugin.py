@@ -109,8 +109,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "CUDA_VISIBLE_DEVICES, else all)")
     add("gpus-per-worker", type=POSITIVE, default=1, metavar="K", help="GPUs per xdist worker, for "
         "models that need several (default 1)")
-    add("progress-every", type=NON_NEGATIVE, default=30.0, metavar="S", help="print a progress line "
-        "with running scores every S seconds (0: never; default 30)")
+    add("progress-every", type=NON_NEGATIVE, default=30.0, metavar="S", help="progress: a "
+        "live status line on a terminal, else a plain line every S seconds (0: off; "
+        "default 30)")
     add("baseline", metavar="PATH", help="regression gate: compare with this earlier run "
         "(report dir or report.json); exit 10 on a significant drop")
     add("max-drop", type=float, metavar="POINTS", help="gate: a drop larger than this many "

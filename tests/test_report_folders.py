@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dynbench import exitcodes
-from dynbench import runfolder
+from dynbench import exitcodes, runfolder
 from dynbench.synth import generate
 from tests.builders import small_dataset
 
