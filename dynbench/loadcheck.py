@@ -63,16 +63,20 @@ class Refused(LoadError):
         self.cause, self.fix = cause, fix
 
 
-def preflight(adapter, *, device: str, qa_mode: str, needs_qa: bool) -> None:
-    """What can be refused without touching weights; raises :class:`LoadError`."""
+def preflight_spec(spec) -> None:
+    """What can be refused before the adapter exists (a tiny model is not even built):
+    the device, and a hub model the cache lacks while the hub is out of reach."""
+    check_device(spec.device)
+    check_hub_files(spec)
+
+
+def preflight(adapter, *, qa_mode: str, needs_qa: bool) -> None:
+    """What the adapter itself rules out, before its weights load; raises LoadError."""
     if qa_mode == "logits" and needs_qa and not hasattr(adapter, "answer_logits"):
         raise Refused(f"family {adapter.family} does not support --qa-mode logits (it cannot "
                       "rank the option letters by next-token logits)",
                       "use --qa-mode generate, or a family whose capabilities list 'logits' "
                       "(dynbench families)")
-    if adapter.kind not in ("baseline", "predictions"):
-        check_device(device)
-        check_hub_files(adapter.spec)
 
 
 def check_device(device: str) -> None:

@@ -20,7 +20,7 @@ import pytest
 from dynbench import runfacts, runfolder
 from dynbench.adapters.base import Adapter
 from dynbench.data import DATA_ENV, Case, DataError, Dataset, read_dataset, resolve_root
-from dynbench.loadcheck import LoadFailed, LoadFailure, explain, preflight
+from dynbench.loadcheck import LoadFailed, LoadFailure, explain, preflight, preflight_spec
 from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
 from dynbench.notices import Notices, warn
 from dynbench.resume import ResumeCache, model_key, scoring_key
@@ -168,9 +168,10 @@ class DynBench:
         if self.adapter is not None:
             return self.adapter
         try:
+            if self.predictions is None and self.family != "baseline":
+                preflight_spec(self.spec)
             adapter = self.create_adapter()
-            preflight(adapter, device=self.spec.device, qa_mode=self.scoring.qa_mode,
-                      needs_qa=needs_qa)
+            preflight(adapter, qa_mode=self.scoring.qa_mode, needs_qa=needs_qa)
             start = time.perf_counter()
             adapter.load()
             facts = {"load_s": round(time.perf_counter() - start, 3), **adapter.describe()}

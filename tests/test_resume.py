@@ -167,7 +167,7 @@ def test_key_covers_the_dynbench_version_and_the_scoring_code(monkeypatch):
 
 def test_resume_with_save_masks_makes_a_complete_predictions_folder(tmp_path):
     data = tmp_path / "data"
-    generate(data, seed=6, scenes=3, frames=4, size=(64, 48))
+    generate(data, seed=6, scenes=2, frames=4, size=(64, 48))
     project = setup_project(tmp_path)
     cache = tmp_path / "cache"
 
