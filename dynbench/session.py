@@ -104,7 +104,7 @@ class DynBench:
         self.lookahead: dict[str, Case | None] = {}  # node id -> first case of the next video
 
     def require_valid(self) -> None:
-        """Options are checked lazily, so ``pytest tests/`` never trips over them."""
+        """A safety net: pytest_configure already refuses invalid options."""
         if self.error:
             pytest.exit(f"dynbench: {self.error}", returncode=pytest.ExitCode.USAGE_ERROR)
 
