@@ -223,7 +223,7 @@ def sign_flip_p(diffs: list[float], *, permutations: int = PERMUTATIONS, seed: i
 
 
 def _scored(record: dict) -> bool:
-    return (record.get("task") in TASKS and record.get("status") != "n/a"
+    return (record.get("task") in TASKS and record.get("status") not in ("n/a", "skipped")
             and not record.get("file_problem"))
 
 

@@ -63,7 +63,7 @@ def outcome(record: dict) -> str:
     """What the sample browser filters on."""
     if record.get("status") == "error":
         return "error"
-    if record.get("status") == "n/a":
+    if record.get("status") in ("n/a", "skipped"):
         return "n/a"
     if record.get("kind") == "qa":
         if record.get("unparsed"):
@@ -89,7 +89,7 @@ def strip_candidates(records: list[dict], per_task: int = STRIP_CASES_PER_TASK) 
     chosen: list[dict] = []
     for task in TASK_ORDER:
         cases = [r for r in records if r.get("task") == task and r.get("kind") == "mask"
-                 and r.get("status") != "n/a" and not r.get("file_problem")]
+                 and r.get("status") not in ("n/a", "skipped") and not r.get("file_problem")]
         chosen += sorted(cases, key=lambda r: (worst_first_rank(r), str(r["id"])))[:per_task]
     return chosen
 

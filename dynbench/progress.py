@@ -31,7 +31,7 @@ class Progress:
     def add(self, record: dict) -> None:
         self.done += 1
         self.errors += record.get("status") == "error"
-        if record.get("status") != "n/a" and record.get("task") in TASKS:
+        if record.get("status") not in ("n/a", "skipped") and record.get("task") in TASKS:
             value = record.get("correct") if record.get("kind") == "qa" else record.get("jf")
             acc = self.sums.setdefault(record["task"], [0.0, 0])
             acc[0] += float(value or 0.0)
@@ -60,8 +60,8 @@ def _clock(seconds: float) -> str:
 
 def outcome_word(record: dict) -> tuple[str, dict]:
     """What ``-v`` prints for a case, with its colour."""
-    if record.get("status") == "n/a":
-        return "N/A", {"yellow": True}
+    if record.get("status") in ("n/a", "skipped"):
+        return record["status"].upper(), {"yellow": True}
     if record.get("status") == "error":
         return "ERROR", {"red": True}
     if record.get("kind") == "qa":

@@ -18,7 +18,8 @@ def pct(x: float | None) -> float | None:
 
 def task_summary(task: str, records: list[dict]) -> dict[str, Any]:
     """Score of one task. Errors score 0 and stay in n; not-applicable cases never count."""
-    in_score = [r for r in records if r["status"] != "n/a" and not r.get("file_problem")]
+    in_score = [r for r in records if r["status"] not in ("n/a", "skipped")
+                and not r.get("file_problem")]
     entry: dict[str, Any] = {
         "metric": TASKS[task].metric, "n": len(in_score),
         "errors": sum(r["status"] == "error" for r in records),
@@ -65,7 +66,7 @@ def aggregate(records: list[dict], *, model: dict, settings: dict) -> dict[str, 
     errors = [{"id": r["id"], "message": r.get("error")} for r in records
               if r["status"] == "error"]
     settings = {**settings, "dataset_fingerprint": fingerprint(records)}
-    return {
+    summary = {
         "model": model, "settings": settings, "tasks": tasks, "dimensions": dimensions,
         "overall": {"score": round(sum(scores) / len(scores), 4) if scores else None,
                     "entered": entered},
@@ -75,6 +76,11 @@ def aggregate(records: list[dict], *, model: dict, settings: dict) -> dict[str, 
         "errors": errors,
         "other": sorted({r["task"] for r in records} - set(TASKS)),
     }
+    if settings.get("protocol") == "reference":
+        from dynbench.reference.summary import annotate
+
+        annotate(summary, records)
+    return summary
 
 
 def fingerprint(records: list[dict]) -> str:
@@ -113,4 +119,8 @@ def render_table(summary: dict) -> list[str]:
     c = summary["counts"]
     lines.append(f"cases {c['cases']}  errors {c['errors']}  unparsed answers {c['unparsed']}  "
                  f"not applicable {c['not_applicable']}")
+    if "reference_conventions" in summary:
+        from dynbench.reference.summary import render_lines
+
+        lines += render_lines(summary)
     return lines

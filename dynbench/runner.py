@@ -85,7 +85,7 @@ class Runner:
 
     def run(self, case: Case) -> dict[str, Any]:
         """Return the case's record; errors are recorded, not raised."""
-        chash = content_hash(case, self.settings.root)
+        chash = self.content_key(case)
         if self.resume is not None:
             cached = self.resume.get(case.id, chash)
             if cached is not None and self.resume.restore(
@@ -95,6 +95,10 @@ class Runner:
         if self.resume is not None:
             self.resume.put(record, self.settings.thumbs)
         return record
+
+    def content_key(self, case: Case) -> str:
+        """What the case's result depends on in the data (keys --resume)."""
+        return content_hash(case, self.settings.root)
 
     def compute(self, case: Case, chash: str) -> dict[str, Any]:
         record = base_record(case)
@@ -167,6 +171,16 @@ class Runner:
         if cuda:
             facts["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
         return output, facts
+
+
+def make_runner(settings: RunSettings, adapter: Adapter, cache: FrameCache | None = None,
+                resume: ResumeCache | None = None) -> Runner:
+    """The runner of the settings' protocol (``reference``: the official rules)."""
+    if settings.scoring.protocol == "reference":
+        from dynbench.reference.runner import ReferenceRunner
+
+        return ReferenceRunner(settings, adapter, cache, resume)
+    return Runner(settings, adapter, cache, resume)
 
 
 def checked_masks(seg: Segmentation, shown: int) -> np.ndarray | None:

@@ -77,6 +77,10 @@ class DynBench:
                 raise ValueError("--protocol reference reproduces the reference code, which "
                                  "shows every frame; drop --max-frames (or max_frames in the "
                                  "model config), or use --jf-mode reference alone")
+            if _opt(config, "protocol") == "reference":
+                from dynbench.reference.summary import check_options
+
+                check_options(jf_mode=_opt(config, "jf_mode"), qa_mode=_opt(config, "qa_mode"))
             if self.predictions is None:
                 from dynbench.adapters.registry import resolve_family
 
@@ -138,6 +142,10 @@ class DynBench:
     # --- cases -----------------------------------------------------------------------
     @property
     def dataset(self) -> Dataset:
+        if self._dataset is None and self.scoring.protocol == "reference":
+            from dynbench.reference.listing import read_dataset as read_official
+
+            self._dataset = read_official(self.root)
         if self._dataset is None:
             self._dataset = read_dataset(self.root)
         return self._dataset
@@ -190,6 +198,10 @@ class DynBench:
         return (self.workerinput or {}).get("workerid", "main")
 
     def create_adapter(self) -> Adapter:
+        if self.predictions is not None and self.scoring.protocol == "reference":
+            from dynbench.reference.runner import ReferencePredictions
+
+            return ReferencePredictions(self.spec, Path(self.predictions))
         if self.predictions is not None:
             from dynbench.adapters.predictions import SavedPredictions
 
