@@ -475,7 +475,10 @@ class Controller:
         tr.write_sep("=", "Dyn-Bench: the model could not be loaded", red=True)
         for line in self.state.load_failure.lines():
             tr.write_line(line)
-        tr.write_line(f"no case ran ({len(self.state.expected)} selected); exit code "
+        done = len(self.state.records)
+        ran = (f"{done} case(s) finished on other workers, kept in samples.partial.jsonl"
+               if done else "no case ran")
+        tr.write_line(f"{ran} ({len(self.state.expected)} selected); exit code "
                       f"{exitcodes.LOAD_FAILED}; report: {self.state.report_dir} "
                       "(status load_failed)")
 

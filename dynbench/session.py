@@ -287,7 +287,8 @@ class DynBench:
                 "settings": self.settings_dict(), "tasks": {}, "dimensions": {},
                 "overall": {"score": None, "entered": []},
                 "counts": {"cases": 0, "errors": 0, "not_applicable": 0, "unparsed": 0,
-                           "not_run": len(self.expected)},
+                           "not_run": len(self.expected - self.records.keys()),
+                           "finished_elsewhere": len(self.records)},
                 "errors": [], "warnings": self.notices.messages, "run": self.run_facts(0)}
 
     def finish(self, summary: dict) -> None:
