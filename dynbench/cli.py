@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-DEFAULT_DATASET = "LilyYang0504/BenchDatasets"
+from dynbench.download import DEFAULT_DATASET  # the paper's data
+
 DESCRIPTION = """\
 Dyn-Bench evaluation suite for video vision-language models.
 
@@ -40,10 +41,12 @@ def cmd_generate(argv: list[str]) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from dynbench import safefs
     from dynbench.check import main
     from dynbench.data import DataError
     from dynbench.session import data_root
 
+    safefs.set_follow_symlinks(args.follow_symlinks)
     try:
         root = data_root(args.data_dir)
     except DataError as exc:
@@ -114,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="list every data problem of a dataset (no model)")
     c.add_argument("data_dir", nargs="?", help="dataset root (default: $DYNBENCH_DATA or the "
                    "bundled sample)")
+    c.add_argument("--follow-symlinks", action="store_true", help="read symlinks that leave "
+                   "the dataset (refused by default, as in a run)")
     c.set_defaults(func=cmd_check)
     sub.add_parser("generate", add_help=False, help="render a synthetic dataset "
                    "('dynbench generate --help' lists its options)")
@@ -125,10 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_tiny)
     d = sub.add_parser("download", help="download models and/or the dataset (resumable)")
     d.add_argument("--model", action="append", help="hub id; repeat for several")
-    d.add_argument("--dataset", nargs="?", const=DEFAULT_DATASET, help="dataset repo id "
-                   f"(default {DEFAULT_DATASET} when given without a value)")
-    d.add_argument("--cache-dir", help="Hugging Face cache dir")
-    d.add_argument("--local-dir", help="put the dataset files in this folder")
+    d.add_argument("--dataset", nargs="?", const=DEFAULT_DATASET, help="dataset repo id, or "
+                   "a folder holding a downloaded snapshot (default "
+                   f"{DEFAULT_DATASET} when given without a value); unpacked and checked")
+    d.add_argument("--cache-dir", help="Hugging Face cache dir (models)")
+    d.add_argument("--local-dir", help="the dataset folder to fill (default "
+                   "~/.cache/dynbench/datasets/<org>--<name>, or the snapshot folder itself)")
     d.add_argument("--revision")
     d.set_defaults(func=cmd_download)
     _add_report_commands(sub)

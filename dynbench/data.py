@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dynbench import safefs
 from dynbench.answers import Option, build_qa_prompt, parse_options
 from dynbench.tasks import TASKS
 
@@ -76,9 +77,29 @@ def resolve_root(value: str | os.PathLike | None) -> Path:
     text = value or os.environ.get(DATA_ENV)
     root = Path(text).expanduser() if text else SAMPLE_DATA
     if not (root / "multi_json").is_dir():
-        raise DataError(f"{root} is not a Dyn-Bench dataset: it has no multi_json/ folder "
-                        "(expected frames/, masks/, multi_json/; see README 'Data layout')")
+        raise DataError(_not_a_dataset(root))
     return root
+
+
+def _not_a_dataset(root: Path) -> str:
+    """What to do with a folder that is not (yet) a dataset: a hub snapshot still holding
+    its archives, a hub cache folder, a parent folder, or something else."""
+    if not root.is_dir():
+        return f"{root}: no such folder (expected a Dyn-Bench dataset: frames/ masks/ multi_json/)"
+    snapshots = sorted(root.glob("snapshots/*/"))
+    if snapshots:
+        root = snapshots[-1]
+    archives = sorted(p.name for p in root.glob("*.zip"))
+    if archives:
+        return (f"{root} holds the published archives ({', '.join(archives)}) but they are not "
+                f"unpacked; run `dynbench download --dataset {root} --local-dir {root}` "
+                "(unpacks safely, then checks the data) and pass the folder it prints")
+    inner = sorted(p.parent.parent for p in root.glob("*/multi_json/"))
+    if inner:
+        return f"{root} is not a Dyn-Bench dataset, but {inner[0]} is: use --data-dir {inner[0]}"
+    return (f"{root} is not a Dyn-Bench dataset: it has no multi_json/ folder (expected "
+            "frames/, masks/, multi_json/; see README 'Data layout'; `dynbench download "
+            "--dataset` fetches the published data)")
 
 
 def split_stem(stem: str) -> tuple[str, str]:
@@ -87,24 +108,76 @@ def split_stem(stem: str) -> tuple[str, str]:
     return (scene, task) if sep and scene else (stem, "")
 
 
-def iter_task_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """(source, path) of every task JSON, skipping frame-sampling files, ordered by
-    (scene, task) so that all cases of a video are adjacent (frames decode once)."""
+@dataclass(frozen=True)
+class TaskFile:
+    """One task JSON under ``multi_json/<source>/``, or a listing problem found there."""
+
+    source: str
+    name: str
+    path: str | Path
+    problem: str | None = None
+
+
+def iter_task_files(root: Path) -> Iterator[TaskFile]:
+    """Every task JSON, skipping frame-sampling files, ordered by (source, scene, task) so
+    that all cases of a video are adjacent (frames decode once). Entries that cannot be
+    listed or read come back with a ``problem`` instead of stopping the walk."""
     base = root / "multi_json"
-    for source in sorted(p.name for p in os.scandir(base) if p.is_dir()):
-        names = [e.name for e in os.scandir(base / source)
-                 if e.name.endswith(".json") and SKIP_MARKER not in e.name]
-        for name in sorted(names, key=lambda n: split_stem(n[:-len(".json")])):
-            yield source, base / source / name
+    try:
+        sources = sorted(os.scandir(base), key=lambda e: e.name)
+    except OSError as exc:
+        yield TaskFile("multi_json", "-", base, f"multi_json/: cannot be listed ({exc.strerror})")
+        return
+    for entry in sources:
+        if not entry.is_symlink() and not entry.is_dir(follow_symlinks=False):
+            continue  # stray files beside the source folders are not tasks
+        rel = f"multi_json/{safefs.printable(entry.name)}"
+        problem = safefs.name_problem(entry.name) or safefs.kind_problem(
+            Path(entry.path), root, rel, "dir", entry)
+        if problem:
+            yield TaskFile(safefs.printable(entry.name), "-", Path(entry.path), problem)
+            continue
+        yield from _source_files(root, entry.name, Path(entry.path))
+
+
+def _source_files(root: Path, source: str, folder: Path) -> Iterator[TaskFile]:
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.lower().endswith(".json")
+                   and SKIP_MARKER not in e.name]
+    except OSError as exc:
+        yield TaskFile(source, "-", folder, f"multi_json/{source}/: cannot be listed "
+                       f"({exc.strerror})")
+        return
+    for entry in sorted(entries, key=lambda e: split_stem(e.name[:-len(".json")])):
+        rel = f"multi_json/{source}/{safefs.printable(entry.name)}"
+        problem = safefs.name_problem(entry.name) or safefs.kind_problem(
+            entry.path, root, rel, "file", entry)
+        yield TaskFile(source, safefs.printable(entry.name), entry.path, problem)
 
 
 def read_dataset(root: Path) -> Dataset:
     dataset = Dataset(root)
     seen: set[str] = set()
-    for source, path in iter_task_files(root):
-        for case in cases_of_file(root, source, path):
+    for item in iter_task_files(root):
+        for case in _cases_of_item(root, item):
             dataset.cases.append(_unique(case, seen))
     return dataset
+
+
+def _cases_of_item(root: Path, item: TaskFile) -> list[Case]:
+    """The file's cases; any failure at all becomes the file's failing case."""
+    scene, task = split_stem(item.name[:-len(".json")]) if item.name.endswith(".json") \
+        else (item.name, "")
+    base = {"task": task, "source": item.source, "scene": scene,
+            "json_path": f"multi_json/{item.source}/{item.name}"}
+    if item.problem:
+        return [_file_problem(base, task if task in TASKS else "data", item.problem)]
+    try:
+        return _file_cases(base, item.path)
+    except Exception as exc:  # noqa: BLE001 - one hostile file must never stop collection
+        return [_file_problem(base, task if task in TASKS else "data",
+                              f"{base['json_path']}: cannot be read ({type(exc).__name__}: "
+                              f"{str(exc)[:200]})")]
 
 
 def _unique(case: Case, seen: set[str]) -> Case:
@@ -117,19 +190,24 @@ def _unique(case: Case, seen: set[str]) -> Case:
         k += 1
     new_id = f"{case.id}~{k}"
     seen.add(new_id)
-    return replace(case, id=new_id, problem=f"{case.json_path}: duplicate case id "
-                   f"{case.id!r}; object numbers must be unique within a file")
+    problem = case.problem or (f"{case.json_path}: duplicate case id {case.id!r}; object "
+                               "numbers must be unique within a file")
+    return replace(case, id=new_id, problem=problem)
 
 
 def cases_of_file(root: Path, source: str, path: Path) -> list[Case]:
     scene, task = split_stem(path.stem)
     rel = path.relative_to(root).as_posix()
-    base = {"task": task, "source": source, "scene": scene, "json_path": rel}
+    return _file_cases({"task": task, "source": source, "scene": scene, "json_path": rel}, path)
+
+
+def _file_cases(base: dict, path: str | Path) -> list[Case]:
+    task, rel = base["task"], base["json_path"]
     if task not in TASKS:
         return [_file_problem(base, "data", f"{rel}: unknown task suffix {task!r} (expected one "
                               f"of {', '.join(TASKS)}); rename or remove the file")]
     try:
-        payload = _load_json(path)
+        payload = load_json(path, rel)
     except DataError as exc:
         return [_file_problem(base, task, f"{rel}: {exc}")]
     reader = _qa_cases if TASKS[task].kind == "qa" else _mask_cases
@@ -141,11 +219,22 @@ def _file_problem(base: dict, task: str, message: str) -> Case:
                 problem=message)
 
 
-def _load_json(path: Path):
+MAX_JSON_BYTES = 64 << 20  # no Dyn-Bench task file comes near this
+
+
+def load_json(path: Path, rel: str):
+    """A JSON file's content (UTF-8, a BOM tolerated); DataError says why not."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot be read ({exc})") from None
+        data = safefs.read_capped(path, MAX_JSON_BYTES, rel)
+    except OSError as exc:
+        raise DataError(f"cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise DataError(str(exc).removeprefix(f"{rel}: ")) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"is not UTF-8 text (byte {exc.start}: {data[exc.start:exc.start + 1]!r}"
+                        "); re-save it as UTF-8") from None
     if not text.strip():
         raise DataError("is empty; regenerate or remove it")
     try:
@@ -153,6 +242,10 @@ def _load_json(path: Path):
     except json.JSONDecodeError as exc:
         raise DataError(f"malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
                         "fix or remove the file") from None
+    except RecursionError:
+        raise DataError("nests JSON too deeply to be a Dyn-Bench file") from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise DataError(f"holds a value that cannot be read ({str(exc)[:120]})") from None
 
 
 def _qa_cases(base: dict, payload) -> list[Case]:
@@ -162,15 +255,23 @@ def _qa_cases(base: dict, payload) -> list[Case]:
     if not payload:
         return [_file_problem(base, base["task"], f"{base['json_path']}: holds no questions")]
     prefix = f"{base['task']}/{base['source']}/{base['scene']}/q"
-    return [Case(**base, id=f"{prefix}{i}", index=i, **_qa_fields(base, i, item))
+    return [Case(**base, id=f"{prefix}{i}", index=i, **_guarded_qa_fields(base, i, item))
             for i, item in enumerate(payload)]
+
+
+def _guarded_qa_fields(base: dict, i: int, item) -> dict:
+    try:
+        return _qa_fields(base, i, item)
+    except Exception as exc:  # noqa: BLE001 - one odd question never costs the others
+        return {"problem": f"{base['json_path']} question {i}: cannot be read "
+                           f"({type(exc).__name__}: {str(exc)[:120]})"}
 
 
 def _qa_fields(base: dict, i: int, item) -> dict:
     """question, options, truth, or the problem that stops the case."""
     where = f"{base['json_path']} question {i}"
     if not isinstance(item, dict):
-        return {"problem": f"{where}: expected an object, found {item!r:.60}"}
+        return {"problem": f"{where}: expected an object, found {type(item).__name__}"}
     question, options, answer = item.get("question"), item.get("options"), item.get("answer")
     if not isinstance(question, str) or not question.strip():
         return {"problem": f"{where}: missing 'question' text"}
@@ -178,6 +279,9 @@ def _qa_fields(base: dict, i: int, item) -> dict:
             isinstance(o, str) for o in options):
         return {"question": question,
                 "problem": f"{where}: 'options' must be a list of at least 2 strings"}
+    if any(safefs.has_bad_bytes(t) for t in (question, *options)):
+        return {"problem": f"{where}: holds a lone surrogate escape (e.g. \\ud800), which "
+                           "is not text; fix the string"}
     try:
         parsed = parse_options(options)
     except ValueError as exc:
@@ -186,9 +290,15 @@ def _qa_fields(base: dict, i: int, item) -> dict:
     truth = _truth_letter(answer)
     if truth not in letters:
         return {"question": question, "options": parsed,
-                "problem": f"{where}: answer {answer!r} is not among the option letters "
+                "problem": f"{where}: answer {_short(answer)} is not among the option letters "
                            f"{', '.join(letters)}"}
     return {"question": question, "options": parsed, "truth": truth}
+
+
+def _short(value) -> str:
+    text = repr(value) if isinstance(value, str | int | float | bool | type(None)) \
+        else type(value).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 ANSWER_LETTER = re.compile(r"^\(?([A-Za-z])\)?(?:[.):]\s*.*)?$", re.DOTALL)
@@ -203,6 +313,7 @@ def _truth_letter(answer) -> str | None:
 
 
 OBJ_NUMBER = re.compile(r"(\d+)$")
+MAX_NUMBER_DIGITS = 18  # object and frame numbers longer than this are not numbers
 
 
 def _mask_cases(base: dict, payload) -> list[Case]:
@@ -212,20 +323,36 @@ def _mask_cases(base: dict, payload) -> list[Case]:
                               f"{type(payload).__name__}")]
     if not payload:
         return [_file_problem(base, base["task"], f"{base['json_path']}: holds no objects")]
-    return [_mask_case(base, str(key), item) for key, item in payload.items()]
+    return [_mask_case(base, i, str(key), item) for i, (key, item) in enumerate(payload.items())]
 
 
-def _mask_case(base: dict, obj_id: str, item) -> Case:
+def number_text(digits: str) -> str:
+    """A decimal number as canonical text (``0007`` -> ``7``) without converting it to int,
+    so a key with thousands of digits is a readable defect, not a crash."""
+    return digits.lstrip("0") or "0"
+
+
+def _mask_case(base: dict, position: int, obj_id: str, item) -> Case:
+    where = f"{base['json_path']} object {_short(obj_id)}"
     number = OBJ_NUMBER.search(obj_id.rpartition("_")[2])
-    obj = str(int(number.group(1))) if number else obj_id
-    case_id = f"{base['task']}/{base['source']}/{base['scene']}/obj{obj}"
-    where = f"{base['json_path']} object {obj_id!r}"
+    prefix = f"{base['task']}/{base['source']}/{base['scene']}/"
+    digits = number_text(number.group(1)) if number else ""
+    if safefs.has_bad_bytes(obj_id) or len(digits) > MAX_NUMBER_DIGITS or (
+            not number and len(obj_id) > 64):
+        detail = f"its number has {len(digits)} digits" if len(digits) > MAX_NUMBER_DIGITS \
+            else "too long or not text"
+        return Case(**base, id=f"{prefix}key{position}", problem=f"{where}: unusable object "
+                    f"key ({detail}); expected e.g. 'obj_3'")
+    obj = digits or obj_id
+    case_id = f"{prefix}obj{obj}"
     question = item.get("question") if isinstance(item, dict) else None
     if not number:
         problem = (f"{where}: cannot read an object number after the last '_' of the key "
                    "(expected e.g. 'obj_3')")
     elif not isinstance(question, str) or not question.strip():
         problem = f"{where}: missing 'question' text"
+    elif safefs.has_bad_bytes(question):
+        problem = f"{where}: 'question' holds a lone surrogate escape, which is not text"
     else:
         return Case(**base, id=case_id, obj=obj, question=question)
     return Case(**base, id=case_id, obj=obj, problem=problem)

@@ -1,8 +1,10 @@
 """Frames and ground-truth masks on disk: listing, subsampling, decoding, caching.
 
-A frame's *index* is the number in its file name (``frame_0007.jpg`` -> 7); mask files and
-saved predictions are keyed by it, so prediction and ground truth always refer to the same
-source frame, whatever subsampling was applied.
+A frame's *index* is the number in its file name (``frame_0007.jpg`` and ``00007.jpg`` are
+both 7; a scene whose frames carry no numbers is ordered by name, index = position). Saved
+predictions are keyed by it, so prediction and ground truth always refer to the same source
+frame, whatever subsampling was applied. Mask files are paired with frames by index too
+(:mod:`dynbench.masks`), never by file stem.
 """
 
 from __future__ import annotations
@@ -16,55 +18,96 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from dynbench.data import DataError
+from dynbench import safefs
+from dynbench.data import MAX_NUMBER_DIGITS, DataError, number_text
+from dynbench.images import decode_image, image_size, read_mask, rel
+from dynbench.masks import ObjectMasks, SceneMasks, index_masks
+
+__all__ = ["FrameCache", "FrameList", "content_hash", "decode_image", "frame_notes",
+           "frame_size", "list_frames", "load_truth_masks", "object_masks", "read_mask",
+           "sample_positions", "size_note", "truth_notes"]
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
-FRAME_NAME = re.compile(r"^frame_(\d+)\.(?:jpe?g|png)$", re.IGNORECASE)
-MASK_NAME = re.compile(r"^(?P<stem>.+)_obj(?P<obj>\d+)\.(?:png|jpe?g)$", re.IGNORECASE)
+FRAME_NUMBER = re.compile(r"^(?P<prefix>.*?)(?P<num>\d+)$")
+frame_size = image_size
 
 
 @dataclass(frozen=True)
 class FrameList:
-    """All frames of one scene, in order."""
+    """All frames of one scene, in order, and what the run should note about them."""
 
     folder: Path
     paths: tuple[Path, ...]
     indices: tuple[int, ...]
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.paths)
 
 
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
+_rel = rel
 
 
 @lru_cache(maxsize=4096)
 def list_frames(root: Path, source: str, scene: str) -> FrameList:
-    """The scene's frames: ``frame_<n>`` files by number, else any image by name."""
+    """The scene's frames: numbered names by number, else any image by name.
+
+    Refused with a DataError naming the paths: a folder that is missing, of the wrong kind or
+    outside the dataset; frame files of the wrong kind; names that are not UTF-8; frame
+    names following several patterns; two files with one index.
+    """
     folder = root / "frames" / source / scene
-    rel = _rel(folder, root)
+    where = rel(folder, root)
+    problem = safefs.kind_problem(folder, root, where + "/", "dir")
+    if problem:
+        if problem.endswith(": is missing"):
+            problem = (f"{where}/: frame folder is missing; every scene in multi_json needs "
+                       "its frames")
+        raise DataError(problem)
     try:
-        names = sorted(e.name for e in os.scandir(folder) if e.is_file())
-    except FileNotFoundError:
-        raise DataError(f"{rel}/: frame folder is missing; every scene in multi_json needs "
-                        "its frames") from None
-    numbered = [(int(m.group(1)), n) for n in names if (m := FRAME_NAME.match(n))]
-    if numbered:
-        _check_unique_indices(numbered, rel)
-        numbered.sort()
-        indices, files = zip(*numbered, strict=True)
-    else:
-        files = tuple(n for n in names if n.lower().endswith(IMAGE_EXTS))
-        indices = tuple(range(len(files)))
-    if not files:
-        raise DataError(f"{rel}/: holds no .jpg/.png frames")
-    return FrameList(folder, tuple(folder / f for f in files), tuple(indices))
+        entries = [e for e in os.scandir(folder) if e.name.lower().endswith(IMAGE_EXTS)]
+    except OSError as exc:
+        raise DataError(f"{where}/: cannot be listed ({exc.strerror})") from None
+    _refuse_bad_entries(root, where, entries)
+    names = sorted(e.name for e in entries)
+    if not names:
+        raise DataError(f"{where}/: holds no .jpg/.png frames")
+    indices, files, notes = _order(names, where)
+    return FrameList(folder, tuple(folder / f for f in files), indices, notes)
+
+
+def _refuse_bad_entries(root: Path, where: str, entries: list[os.DirEntry]) -> None:
+    problems = [safefs.name_problem(e.name) or safefs.kind_problem(
+        Path(e.path), root, f"{where}/{safefs.printable(e.name)}", "file", e) for e in entries]
+    problems = [p for p in problems if p]
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise DataError("; ".join(problems[:3]) + more)
+
+
+def _order(names: list[str], where: str) -> tuple[tuple[int, ...], tuple[str, ...], tuple]:
+    """(indices, names, notes): by the number ending each name, or by name when none has
+    one; a mix of patterns is refused, since any order we picked could be wrong."""
+    parsed = [(n, FRAME_NUMBER.match(n.rsplit(".", 1)[0])) for n in names]
+    patterns: dict[str, list[str]] = {}
+    for name, m in parsed:
+        patterns.setdefault(f"{m['prefix']}<n>" if m else "(no number)", []).append(name)
+    if len(patterns) > 1:
+        listing = ", ".join(f"{p} ({len(v)}, e.g. {v[0]})" for p, v in patterns.items())
+        raise DataError(f"{where}/: frame names follow several patterns: {listing}; keep one "
+                        "naming scheme (the frame order would be a guess)")
+    if "(no number)" in patterns:
+        return tuple(range(len(names))), tuple(names), (
+            f"{where}/: frame names carry no number: ordered by name, index = position",)
+    long = [n for n, m in parsed if len(number_text(m["num"])) > MAX_NUMBER_DIGITS]
+    if long:
+        raise DataError(f"{where}/{long[0]}: frame number too long to be an index")
+    numbered = sorted((int(m["num"]), n) for n, m in parsed)
+    _check_unique_indices(numbered, where)
+    indices, files = zip(*numbered, strict=True)
+    return tuple(indices), tuple(files), ()
 
 
 def _check_unique_indices(numbered: list[tuple[int, str]], rel: str) -> None:
@@ -86,15 +129,24 @@ def sample_positions(total: int, max_frames: int | None) -> list[int]:
     return [round(i * step) for i in range(max_frames)]
 
 
-def decode_image(path: Path, root: Path, mode: str) -> Image.Image:
-    try:
-        with Image.open(path) as im:
-            return im.convert(mode)
-    except FileNotFoundError:
-        raise DataError(f"{_rel(path, root)}: file is missing") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise DataError(f"{_rel(path, root)}: cannot decode image ({exc}); replace the "
-                        "file") from None
+def size_note(sizes: list[tuple[int, int]], where: str) -> str | None:
+    """A note when a scene's frames differ in size: models get them as they are, and a
+    predicted mask whose size differs from a frame's ground truth is resized (nearest)."""
+    counts: dict[tuple[int, int], int] = {}
+    for size in sizes:
+        counts[size] = counts.get(size, 0) + 1
+    if len(counts) < 2:
+        return None
+    listing = ", ".join(f"{w}x{h} ({n})" for (w, h), n in sorted(counts.items()))
+    return (f"{where}/: frames differ in size: {listing}; predicted masks of another size are "
+            "resized (nearest) to each frame's ground truth")
+
+
+def frame_notes(root: Path, source: str, scene: str, sizes: list[tuple[int, int]]) -> list[str]:
+    """Notes about a scene's frames the run and ``dynbench check`` both report."""
+    frames = list_frames(root, source, scene)
+    note = size_note(sizes, rel(frames.folder, root))
+    return [*frames.notes, *([note] if note else [])]
 
 
 class FrameCache:
@@ -127,20 +179,30 @@ class FrameCache:
         return image
 
 
-@lru_cache(maxsize=256)
-def mask_files(root: Path, source: str, scene: str) -> dict[tuple[str, str], Path]:
-    """(frame stem, object number) -> mask file, for one scene; read once per scene."""
-    folder = root / "masks" / source / scene
-    try:
-        names = sorted(e.name for e in os.scandir(folder) if e.is_file())
-    except FileNotFoundError:
-        return {}
-    found: dict[tuple[str, str], Path] = {}
-    for name in names:
-        m = MASK_NAME.match(name)
-        if m:
-            found.setdefault((m["stem"], str(int(m["obj"]))), folder / name)
+def scene_masks(root: Path, source: str, scene: str) -> SceneMasks:
+    frames = list_frames(root, source, scene)
+    return index_masks(root, source, scene, frames.indices, tuple(p.name for p in frames.paths))
+
+
+def object_masks(root: Path, source: str, scene: str, obj: str) -> ObjectMasks:
+    """The object's mask files by frame position; DataError when the object cannot have
+    trustworthy ground truth (no files, files matching no frame, wrong path kinds)."""
+    masks = scene_masks(root, source, scene)
+    where = safefs.printable(f"masks/{source}/{scene}/")
+    problems = [*masks.problems, *(masks.objects[obj].problems if obj in masks.objects else ())]
+    if problems:
+        raise DataError("; ".join(problems))
+    found = masks.objects.get(obj)
+    if found is None or not found.files:
+        raise DataError(f"{where}: no mask files for object {obj} (expected "
+                        f"frame_XXXX_obj{obj}.png); the referenced object has no ground truth")
     return found
+
+
+def truth_notes(root: Path, source: str, scene: str, obj: str) -> list[str]:
+    """Notes on how the object's ground truth was read (numbering rule, .png over .jpg)."""
+    masks = scene_masks(root, source, scene)
+    return [*masks.notes, *(masks.objects[obj].notes if obj in masks.objects else ())]
 
 
 def load_truth_masks(root: Path, source: str, scene: str, obj: str,
@@ -148,37 +210,35 @@ def load_truth_masks(root: Path, source: str, scene: str, obj: str,
     """Ground-truth masks of ``obj`` at exactly the given frames (bool H x W each).
 
     A frame without a mask file is an empty mask only when the object has masks elsewhere
-    in the scene; an object with no mask file at all is a data error.
+    in the scene; an object whose every mask file is blank is a data error.
     """
-    files = mask_files(root, source, scene)
-    if not any(o == obj for _, o in files):
-        raise DataError(f"masks/{source}/{scene}/: no mask files for object {obj} "
-                        f"(expected frame_XXXX_obj{obj}.png); the referenced object has no "
-                        "ground truth")
-    return [_truth_mask(root, files.get((p.stem, obj)), size) for p, size in zip(frames, sizes,
-                                                                                  strict=True)]
+    listed = list_frames(root, source, scene)
+    position = {p: i for i, p in enumerate(listed.paths)}
+    found = object_masks(root, source, scene, obj)
+    truth = [_truth_mask(root, found.files.get(position[p]), size)
+             for p, size in zip(frames, sizes, strict=True)]
+    if not any(t.any() for t in truth):
+        _refuse_blank_object(root, found, obj, source, scene)
+    return truth
+
+
+def _refuse_blank_object(root: Path, found: ObjectMasks, obj: str, source: str,
+                         scene: str) -> None:
+    if all(not read_mask(path, root).any() for path in found.files.values()):
+        raise DataError(safefs.printable(f"masks/{source}/{scene}/") + f": every mask file of "
+                        f"object {obj} is blank (no pixel > 0 by the mask rule); the "
+                        "referenced object has no ground truth")
 
 
 def _truth_mask(root: Path, path: Path | None, size: tuple[int, int]) -> np.ndarray:
     width, height = size
     if path is None:
         return np.zeros((height, width), dtype=bool)
-    mask = np.asarray(decode_image(path, root, "L")) > 0
+    mask = read_mask(path, root)
     if mask.shape != (height, width):
-        raise DataError(f"{_rel(path, root)}: mask is {mask.shape[1]}x{mask.shape[0]} but its "
+        raise DataError(f"{rel(path, root)}: mask is {mask.shape[1]}x{mask.shape[0]} but its "
                         f"frame is {width}x{height}; fix the mask or its frame")
     return mask
-
-
-def frame_size(path: Path, root: Path) -> tuple[int, int]:
-    """Image size without decoding pixels."""
-    try:
-        with Image.open(path) as im:
-            return im.size
-    except FileNotFoundError:
-        raise DataError(f"{_rel(path, root)}: file is missing") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise DataError(f"{_rel(path, root)}: cannot decode image ({exc})") from None
 
 
 def content_hash(case, root: Path) -> str:
@@ -200,9 +260,9 @@ def content_hash(case, root: Path) -> str:
     for path in frames.paths:
         h.update(f"{path.name}:{_size(path)};".encode())
     if case.obj is not None:
-        for (_stem, obj), path in sorted(mask_files(root, case.source, case.scene).items()):
-            if obj == case.obj:
-                h.update(f"{path.name}:{_size(path)};".encode())
+        found = scene_masks(root, case.source, case.scene).objects.get(case.obj)
+        for position, path in sorted((found.files if found else {}).items()):
+            h.update(f"{position}={path.name}:{_size(path)};".encode())
     return h.hexdigest()[:16]
 
 

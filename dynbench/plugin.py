@@ -21,6 +21,7 @@ from dynbench.loadcheck import LoadFailed, LoadFailure
 from dynbench.progress import LiveLine, PlainLines, Progress, live_terminal, outcome_word
 from dynbench.runfolder import ReportDirError
 from dynbench.session import RECORD_KEY, DynBench
+from dynbench.shards import describe as describe_shard
 from dynbench.tasks import DIMENSIONS, TASKS
 
 STATE = pytest.StashKey[DynBench]()
@@ -88,6 +89,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("max-frames", type=POSITIVE, metavar="K", help="show at most K uniformly sampled frames")
     add("predictions", metavar="DIR", help="score saved predictions (answers.jsonl, "
         "masks/<case id>/frame_XXXX.png) instead of running a model")
+    add("follow-symlinks", action="store_true", help="read symlinks that leave the dataset or "
+        "predictions folder (refused by default)")
     add("report-dir", metavar="DIR", help="where report files go (default "
         "reports/<model>/<run-id>/)")
     add("save-masks", action="store_true", help="save predicted masks as PNG in the report dir")
@@ -101,6 +104,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default): free-text answers; logits: rank the option letters by next-token logits "
         "(a different protocol, named in the report)")
     add("seed", type=int, default=0, metavar="N", help="seed of the chance baseline (default 0)")
+    add("shard", metavar="I/N|auto[/N]", help="run part I of N (0-based) of the selected "
+        "cases, whole videos balanced by cost; auto: from SLURM_ARRAY_TASK_ID/_COUNT or "
+        "JOB_COMPLETION_INDEX (auto/N); join the parts with `dynbench merge`")
     add("resume", action="store_true", help="reuse finished case results of an earlier run "
         "with the same model, settings and data (recomputes anything that changed)")
     add("resume-dir", metavar="DIR", help="where --resume keeps results (default "
@@ -157,14 +163,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.json_report_omit = [*config.option.json_report_omit, "collectors"]
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
     state = config.stash.get(STATE, None)
     if state is None:
         return None
     if state.error:
-        return f"dynbench: {state.error}"
+        return [f"dynbench: {state.error}"]
     model = f"predictions {state.predictions}" if state.predictions else state.spec.name
-    return f"dynbench: data {state.root} | model {model} | report {state.report_dir}"
+    lines = [f"dynbench: data {state.root} | model {model} | report {state.report_dir}"]
+    if state.shard is not None:
+        lines.append(f"dynbench: shard {state.shard.label} ({state.shard.source})")
+    return lines
 
 
 def _gate_setup(config: pytest.Config, state: DynBench) -> gate.GateSetup | None:
@@ -421,7 +430,9 @@ class Controller:
             return
         for record in self.state.unfinished():
             self.state.add_record(record)
-        if self.state.records:
+        if self.state.shard is not None:
+            self._account_for_empty_shard(session)
+        if self.state.records or self.state.shard is not None:
             if any(r["status"] == "error" for r in self.state.records.values()) and \
                     session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -452,6 +463,12 @@ class Controller:
             if self.session is not None:
                 self.session.exitstatus = exitcodes.REPORT_NOT_WRITTEN
             return False
+
+    def _account_for_empty_shard(self, session: pytest.Session) -> None:
+        """More shards than videos leaves a shard empty: still a report (merge needs it)."""
+        if not self.state.plan().cases[self.state.shard.index] and \
+                session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.OK
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_json_modifyreport(self, json_report: dict) -> None:
@@ -500,6 +517,8 @@ class Controller:
             tr.write_sep("-", "Dyn-Bench regression gate")
             for line in gate.render_verdict(self.summary["gate"]):
                 tr.write_line(line)
+        if self.summary.get("shard"):
+            tr.write_line(describe_shard(self.state.shard, self.state.plan()))
         run = self.summary.get("run", {})
         workers = f", {run['xdist_workers']} workers" if run.get("xdist_workers") else ""
         tr.write_line(f"run {run.get('id')}: {self.summary['counts']['cases']} cases in "

@@ -46,7 +46,9 @@ def task_summary(task: str, records: list[dict]) -> dict[str, Any]:
 
 
 def aggregate(records: list[dict], *, model: dict, settings: dict) -> dict[str, Any]:
-    """The ``dynbench`` section of report.json."""
+    """The ``dynbench`` section of report.json. Records are taken in case-id order, so the
+    result does not depend on the order cases finished in (-n, shards, resume)."""
+    records = sorted(records, key=lambda r: r["id"])
     by_task: dict[str, list[dict]] = {}
     for r in records:
         by_task.setdefault(r["task"], []).append(r)

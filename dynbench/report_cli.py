@@ -1,4 +1,4 @@
-"""``dynbench compare`` and ``dynbench html``: look at finished runs without re-running them.
+"""``dynbench compare``, ``html`` and ``merge``: work on finished runs without re-running them.
 
 ``compare`` is a side-by-side leaderboard (runs ranked by overall score; one row per task,
 grouped by dimension, with 95% intervals); :func:`leaderboard` is the pure part, the
@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from dynbench import merge
 from dynbench.gate import SCORING_KEYS
 from dynbench.runfolder import Run, RunFolderError, load_run
 from dynbench.tasks import DIMENSION_TITLES, DIMENSIONS, TASKS
@@ -35,6 +36,7 @@ def register(sub) -> None:
     h.add_argument("--data-dir", metavar="DIR", help="dataset root for the frame strips "
                    "(default: the run's data_dir)")
     h.set_defaults(func=cmd_html)
+    merge.register(sub)
 
 
 # --- the leaderboard (pure) ---------------------------------------------------------------

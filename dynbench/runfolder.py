@@ -11,6 +11,7 @@ A benchmark run, a merge of shards and ``dynbench html`` write a folder; the gat
     masks/<case id>/frame_XXXX.png   predicted masks (--save-masks)
     thumbs/<case id>.png   small prediction strips for report.html
     report.html            the self-contained page
+    shard.json             a --shard run: its shard, the plan and fingerprints (for merge)
 
 Final files are written atomically (temp file + rename): a killed run never leaves half a
 report, and they get the permissions the umask allows (like any file the user creates), so
@@ -41,6 +42,7 @@ SAMPLES = "samples.jsonl"
 PARTIAL = "samples.partial.jsonl"
 ANSWERS = "answers.jsonl"
 HTML = "report.html"
+SHARD = "shard.json"
 MASKS = "masks"
 THUMBS = "thumbs"
 LATEST = "latest"  # in a model's folder: the link to its newest finished run
@@ -110,6 +112,13 @@ def write_report(folder: Path, report: dict) -> Path:
     """report.json: the whole pytest-json-report document."""
     path = Path(folder) / REPORT
     atomic_write(path, json.dumps(report, indent=1, default=str) + "\n")
+    return path
+
+
+def write_shard(folder: Path, document: dict) -> Path:
+    """shard.json of a ``--shard`` run."""
+    path = Path(folder) / SHARD
+    atomic_write(path, json.dumps(document, indent=1) + "\n")
     return path
 
 
@@ -321,3 +330,9 @@ def read_samples(folder: Path) -> list[dict]:
         return [json.loads(line) for line in lines if line.strip()]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RunFolderError(f"cannot read {path}: {exc}") from None
+
+
+def read_shard(folder: Path) -> dict | None:
+    """A shard run's shard.json; ``None`` when the folder is not a shard's."""
+    path = Path(folder) / SHARD
+    return read_json(path) if path.is_file() else None

@@ -24,9 +24,11 @@ from dynbench.data import Case, DataError
 from dynbench.media import (
     FrameCache,
     content_hash,
+    frame_notes,
     list_frames,
     load_truth_masks,
     sample_positions,
+    truth_notes,
 )
 from dynbench.notices import warn
 from dynbench.resume import ResumeCache
@@ -110,8 +112,10 @@ class Runner:
                 raise NotApplicable(f"{self.adapter.family} does not do {case.kind} tasks")
             video = self.video(case)
             record.update(frames=video.frame_indices, n_frames=len(video))
-            record.update(self.run_qa(case, video) if case.kind == "qa"
-                          else self.run_mask(case, video))
+            notes = frame_notes(self.settings.root, case.source, case.scene,
+                                [f.size for f in video.frames])  # as `dynbench check` lists
+            result = self.run_qa(case, video) if case.kind == "qa" else self.run_mask(case, video)
+            record.update(result, notes=[*notes, *result.get("notes", [])])
         except NotApplicable as exc:
             record.update(status="n/a", reason=str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a visible error
@@ -158,7 +162,8 @@ class Runner:
         return {"prompt": case.prompt, "output": seg.text, "j": score.j, "f": score.f,
                 "jf": score.jf, "per_frame_j": score.per_frame_j,
                 "per_frame_f": score.per_frame_f, "mask_produced": masks is not None,
-                "notes": [*notes, *score.notes], **facts}
+                "notes": [*truth_notes(self.settings.root, case.source, case.scene, case.obj),
+                          *empty_truth_note(truth), *notes, *score.notes], **facts}
 
     def _call(self, method, video: Video, request) -> tuple[Any, dict[str, Any]]:
         torch = sys.modules.get("torch")
@@ -171,6 +176,13 @@ class Runner:
         if cuda:
             facts["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
         return output, facts
+
+
+def empty_truth_note(truth: list[np.ndarray]) -> list[str]:
+    if any(t.any() for t in truth):
+        return []
+    return ["ground truth is empty on every shown frame (the object is visible only in "
+            "frames not shown)"]
 
 
 def make_runner(settings: RunSettings, adapter: Adapter, cache: FrameCache | None = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -26,10 +27,20 @@ from dynbench.notices import Notices, warn
 from dynbench.resume import ResumeCache, model_key, scoring_key
 from dynbench.runner import RunSettings, failed_score
 from dynbench.scoring import ScoringSettings
+from dynbench.shards import (
+    Plan,
+    Shard,
+    data_fingerprint,
+    make_plan,
+    parse_shard,
+    selection_fingerprint,
+    shard_document,
+)
 from dynbench.tasks import TASKS, parse_task_list
 
 RECORD_KEY = "dynbench"
 CASE_ID = re.compile(r"::test_(?:qa|mask)\[(?P<id>.*)\](?:@.*)?$")
+CASE_TEST = re.compile(r"::test_(?:qa|mask)\[")
 
 
 def _opt(config: pytest.Config, name: str):
@@ -69,7 +80,12 @@ class DynBench:
         self.family = "predictions"
         self.root: Path | None = None  # set below; None only when the options are invalid
         self.tasks: tuple[str, ...] = ()
+        from dynbench import safefs
+
+        safefs.set_follow_symlinks(bool(_opt(config, "follow_symlinks")))
+        self.shard: Shard | None = None
         try:
+            self.shard = parse_shard(_opt(config, "shard"), os.environ)
             self.root = data_root(_opt(config, "data_dir"))
             self.spec = spec_from_options(config)
             self.tasks = parse_task_list(_opt(config, "task"))
@@ -102,8 +118,12 @@ class DynBench:
         self.environment: dict[str, Any] = {}
         self.samples_written = False
         self._dataset: Dataset | None = None
+        self._selection: list[Case] | None = None
+        self._plan: Plan | None = None
+        self._shard_doc: dict[str, Any] | None = None
         self._partial = runfolder.PartialSamples(self.report_dir)
         self.expected: set[str] = set()
+        self._case_ids: dict[str, str] | None = None  # node-id form of a case id -> case id
         self.upcoming: Case | None = None  # the next video's case, for prefetching
         self.lookahead: dict[str, Case | None] = {}  # node id -> first case of the next video
 
@@ -122,7 +142,10 @@ class DynBench:
         chosen = _opt(self.config, "report_dir")
         if chosen:
             return Path(chosen).expanduser().resolve()
-        return self.config.rootpath / "reports" / self.model_slug / runfolder.run_id(self.started)
+        run_id = runfolder.run_id(self.started)
+        if self.shard is not None:  # array tasks start together: one folder per shard
+            run_id += f"-shard{self.shard.index}of{self.shard.count}"
+        return self.config.rootpath / "reports" / self.model_slug / run_id
 
     def claim_report_dir(self) -> None:
         """Create the report folder before any case runs (controller): a fresh run id for a
@@ -150,18 +173,47 @@ class DynBench:
             self._dataset = read_dataset(self.root)
         return self._dataset
 
-    def selected(self, kind: str) -> list[Case]:
-        """Cases of one kind after ``--task`` and the per-task ``--limit``."""
+    def selection(self) -> list[Case]:
+        """Every selected case (all kinds) after ``--task`` and the per-task ``--limit``,
+        in dataset order, before ``--shard``."""
         self.require_valid()
-        per_task: dict[str, int] = {}
-        chosen = []
-        for case in self.dataset.cases:
-            if case.kind != kind or (case.kind != "data" and case.task not in self.tasks):
-                continue
-            per_task[case.task] = per_task.get(case.task, 0) + 1
-            if self.limit is None or per_task[case.task] <= self.limit:
-                chosen.append(case)
-        return chosen
+        if self._selection is None:
+            per_task: dict[str, int] = {}
+            self._selection = []
+            for case in self.dataset.cases:
+                if case.kind != "data" and case.task not in self.tasks:
+                    continue
+                per_task[case.task] = per_task.get(case.task, 0) + 1
+                if self.limit is None or per_task[case.task] <= self.limit:
+                    self._selection.append(case)
+        return self._selection
+
+    def plan(self) -> Plan | None:
+        """The ``--shard`` plan over the whole selection (the same on every machine)."""
+        if self.shard is not None and self._plan is None:
+            self._plan = make_plan(self.selection(), self.root, self.spec.max_frames,
+                                   self.shard.count)
+        return self._plan
+
+    def selected(self, kind: str) -> list[Case]:
+        """Cases of one kind: the selection, narrowed to this process's ``--shard``."""
+        plan = self.plan()
+        mine = set(plan.cases[self.shard.index]) if plan is not None else None
+        return [c for c in self.selection() if c.kind == kind and (mine is None or c.id in mine)]
+
+    def shard_document(self) -> dict[str, Any]:
+        """``shard.json`` of this shard (see ``dynbench.shards``); computed once."""
+        if self._shard_doc is None:
+            from dynbench.resume import IDENTITY_FIELDS
+
+            model = {f: getattr(self.spec, f) for f in IDENTITY_FIELDS}
+            model.update(family=self.family, predictions=self.predictions)
+            selection = self.selection()
+            self._shard_doc = shard_document(
+                self.shard, self.plan(), model=model, total_cases=len(selection),
+                selection=selection_fingerprint(selection, self.tasks, self.limit),
+                data=data_fingerprint(selection, self.root))
+        return self._shard_doc
 
     # --- model -----------------------------------------------------------------------
     @property
@@ -221,7 +273,8 @@ class DynBench:
             return None
         root = Path(_opt(self.config, "resume_dir") or self.config.rootpath / "reports" /
                     ".resume")
-        writer = f"{self.process_name}-{os.getpid()}"
+        # shards on many nodes may share one resume dir: the host keeps their files apart
+        writer = f"{socket.gethostname()}-{self.process_name}-{os.getpid()}"
         return ResumeCache(root, model_key(self.spec, self.family, self.predictions),
                            scoring_key(self.scoring.as_dict()), writer)
 
@@ -237,7 +290,30 @@ class DynBench:
 
     def expect(self, nodeids: list[str]) -> None:
         """Remember which cases this run collected, to account for every one at the end."""
-        self.expected = {m["id"] for n in nodeids if (m := CASE_ID.search(n))}
+        self.expected = {case_id for n in nodeids if (case_id := self.case_id_of(n))}
+
+    def case_id_of(self, nodeid: str) -> str | None:
+        """The case id a node id was made from. pytest escapes ids (``café`` becomes
+        ``caf\\xe9``, a newline ``\\n``) and xdist appends ``@<group>``, so ids are looked up
+        among the dataset's own cases instead of being parsed back."""
+        m = CASE_TEST.search(nodeid)
+        if m is None:
+            return None
+        plain = CASE_ID.search(nodeid)
+        if plain and not any(ch in plain["id"] for ch in "\\[]@"):
+            return plain["id"]  # nothing escaped, nothing ambiguous: the common case
+        if self._case_ids is None:
+            from _pytest.compat import ascii_escaped
+
+            cases = self.dataset.cases if self.root is not None else []
+            self._case_ids = {form: c.id for c in cases for form in (c.id, ascii_escaped(c.id))}
+        rest = nodeid[m.end():]
+        for end in (i for i, ch in enumerate(rest) if ch == "]"):
+            tail = rest[end + 1:]
+            if (tail == "" or tail.startswith("@")) and rest[:end] in self._case_ids:
+                return self._case_ids[rest[:end]]
+        found = CASE_ID.search(nodeid)
+        return found["id"] if found else None
 
     def record_from_report(self, report: pytest.TestReport) -> dict | None:
         """The record a report carries; for a case that failed without one (setup error,
@@ -245,12 +321,12 @@ class DynBench:
         for name, value in getattr(report, "user_properties", ()):
             if name == RECORD_KEY:
                 return value
-        m = CASE_ID.search(report.nodeid)
-        if report.failed and m:
+        case_id = self.case_id_of(report.nodeid)
+        if report.failed and case_id:
             crash = getattr(report.longrepr, "reprcrash", None)
             text = (crash.message if crash else str(report.longrepr)).strip().splitlines()
             stage = report.when if report.when in ("setup", "call", "teardown") else "run"
-            return error_record(m["id"], f"{stage} failed: {text[-1] if text else '?'}")
+            return error_record(case_id, f"{stage} failed: {text[-1] if text else '?'}")
         return None
 
     def unfinished(self) -> list[dict]:
@@ -277,6 +353,9 @@ class DynBench:
 
         records = list(self.records.values())
         summary = aggregate(records, model=self.model_dict(), settings=self.settings_dict())
+        if self.shard is not None:  # shard.json has the case lists; the summary the rest
+            summary["shard"] = {k: v for k, v in self.shard_document().items()
+                                if k not in ("cases", "plan")}
         return {"status": "complete", **summary, "warnings": self.notices.messages,
                 "run": self.run_facts(len(records))}
 
@@ -300,11 +379,14 @@ class DynBench:
                                    json.dumps(summary, indent=2, default=str) + "\n")
             return
         runfolder.write_run_files(self.report_dir, list(self.records.values()), summary)
+        if self.shard is not None:
+            runfolder.write_shard(self.report_dir, self.shard_document())
         self.samples_written = True
 
     def write_report_json(self, report: dict) -> Path:
         path = runfolder.write_report(self.report_dir, report)
-        if not self.named_report_dir and report.get("dynbench", {}).get("status") == "complete":
+        finished = report.get("dynbench", {}).get("status") == "complete"
+        if finished and not self.named_report_dir and self.shard is None:
             try:
                 runfolder.point_latest(self.report_dir)
             except OSError as exc:

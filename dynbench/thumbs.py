@@ -22,6 +22,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from dynbench import runfolder
 from dynbench.data import DataError
+from dynbench.images import open_image, read_mask
 from dynbench.media import list_frames, load_truth_masks, sample_positions
 
 THUMB_WIDTH = 96
@@ -90,9 +91,11 @@ def data_uri(image: Image.Image, fmt: str = "PNG") -> str:
 
 
 @lru_cache(maxsize=256)
-def frame_thumb(path: Path) -> tuple[Image.Image, tuple[int, int]]:
-    """A frame downscaled to thumbnail size (JPEG draft mode decodes it small) + full size."""
-    with Image.open(path) as im:
+def frame_thumb(path: Path, root: Path | None = None) -> tuple[Image.Image, tuple[int, int]]:
+    """A frame downscaled to thumbnail size (JPEG draft mode decodes it small) + full size.
+    Opened with the dataset's guards: the pixel limit applies (paths come from
+    :func:`list_frames`, which refuses symlinks leaving the dataset)."""
+    with open_image(path, root or path.parent) as im:
         full = im.size
         size = thumb_size(*full)
         im.draft("RGB", (size[0] * 2, size[1] * 2))
@@ -119,9 +122,8 @@ def _prediction(folder: Path, case_id: str, index: int, size: tuple[int, int],
                 strip: dict[int, np.ndarray]) -> np.ndarray | None:
     """Predicted mask at thumbnail size: saved masks/ first, else the thumbs/ strip."""
     path = runfolder.mask_file(folder, case_id, index)
-    if path.is_file():
-        with Image.open(path) as im:
-            return downscale_mask(np.asarray(im.convert("L")) > 0, size)
+    if path.is_file() and not path.is_symlink():
+        return downscale_mask(read_mask(path, folder), size)
     cell = strip.get(index)
     if cell is None:
         return None
@@ -140,7 +142,7 @@ def case_strip(folder: Path, root: Path, record: dict) -> list[dict[str, Any]]:
     frames = list_frames(root, record["source"], record["scene"])
     where = dict(zip(frames.indices, frames.paths, strict=True))
     chosen = [i for i in pick(shown, SHOW_FRAMES) if i in where]
-    thumbs = [frame_thumb(where[i]) for i in chosen]
+    thumbs = [frame_thumb(where[i], root) for i in chosen]
     truths = load_truth_masks(root, record["source"], record["scene"], str(int(obj)),
                               [where[i] for i in chosen], [full for _, full in thumbs])
     rows = []

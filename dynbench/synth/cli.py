@@ -1,4 +1,5 @@
-"""``python -m dynbench.synth OUT_DIR [--seed S] [--scenes N] [--frames F] [--size WxH]``."""
+"""``python -m dynbench.synth OUT_DIR [--seed S] [--scenes N] [--frames F] [--size WxH]
+[--messy] [--oracle DIR] [--published]``."""
 
 from __future__ import annotations
 
@@ -30,11 +31,18 @@ def main(argv: list[str] | None = None, prog: str = "python -m dynbench.synth") 
     parser.add_argument("--json-only", action="store_true", help="write only multi_json/")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing frames/ masks/ multi_json/ in OUT")
+    parser.add_argument("--messy", action="store_true", help="add one scene per layout "
+                        "variant and per data fault (source synth_messy; see README)")
+    parser.add_argument("--oracle", type=Path, metavar="DIR", help="also write perfect "
+                        "predictions (the --predictions layout) into DIR")
+    parser.add_argument("--published", action="store_true", help="write OUT laid out like the "
+                        "published hub snapshot (zip archives + parquet tables)")
     args = parser.parse_args(argv)
     try:
         info = generate(args.out, seed=args.seed, scenes=args.scenes, frames=args.frames,
                         size=args.size, quirks=not args.no_quirks, json_only=args.json_only,
-                        overwrite=args.overwrite)
+                        overwrite=args.overwrite, messy=args.messy, oracle=args.oracle,
+                        published=args.published)
     except (FileExistsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

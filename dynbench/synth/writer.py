@@ -16,6 +16,7 @@ from PIL import Image
 from dynbench.synth.expressions import MASK_BUILDERS, MASK_TASKS
 from dynbench.synth.facts import Facts
 from dynbench.synth.model import DATASETS, Scene
+from dynbench.synth.oracle import Oracle
 from dynbench.synth.questions import QA_BUILDERS, QA_TASKS, Cand
 from dynbench.synth.render import render_frame
 from dynbench.synth.scene import build_scene
@@ -134,7 +135,7 @@ def _write_images(root: Path, scene: Scene, f: Facts) -> int:
 
 
 def _write_scene(root: Path, scene: Scene, f: Facts, info: GeneratedInfo, seed: int,
-                 quirks: bool, json_only: bool) -> None:
+                 quirks: bool, json_only: bool, oracle: Oracle | None = None) -> None:
     rng = np.random.default_rng([seed, scene.index, 1])
     base = root / "multi_json" / scene.dataset
     for task in (*QA_TASKS, *MASK_TASKS):
@@ -147,6 +148,8 @@ def _write_scene(root: Path, scene: Scene, f: Facts, info: GeneratedInfo, seed: 
             counts = info.qa if task in QA_TASKS else info.masks
             counts[task] += len(data)
             info.files += 1
+            if oracle is not None:
+                _to_oracle(oracle, scene, f, task, data)
     if quirks and scene.index < len(DATASETS):  # not a task file; readers must skip it
         sampling = {"scene": scene.name, "num_frames": scene.frames, "stride": 2,
                     "sampled_frames": list(range(0, scene.frames, 2))}
@@ -155,6 +158,17 @@ def _write_scene(root: Path, scene: Scene, f: Facts, info: GeneratedInfo, seed: 
     if not json_only:
         info.files += _write_images(root, scene, f)
     info.scenes += 1
+
+
+def _to_oracle(oracle: Oracle, scene: Scene, f: Facts, task: str, data: list | dict) -> None:
+    if task in QA_TASKS:
+        oracle.add_qa(task, scene.dataset, scene.name, data)
+        return
+    for key in data:
+        num = int(key.rpartition("_")[2])
+        i = next(k for k, o in enumerate(scene.objects) if o.num == num)
+        oracle.add_mask(task, scene.dataset, scene.name, num,
+                        {t: f.vis[i, t] for t in range(scene.frames)})
 
 
 def _prepare(root: Path, overwrite: bool) -> None:
@@ -171,18 +185,48 @@ def _prepare(root: Path, overwrite: bool) -> None:
 
 def generate(root: Path, *, seed: int = 0, scenes: int = 8, frames: int = 10,
              size: tuple[int, int] = (160, 120), quirks: bool = True, json_only: bool = False,
-             overwrite: bool = False) -> GeneratedInfo:
+             overwrite: bool = False, messy: bool = False, oracle: Path | None = None,
+             published: bool = False) -> GeneratedInfo:
     """Write a deterministic synthetic Dyn-Bench dataset under ``root``.
 
     The same arguments give byte-identical files. ``scenes`` is the scale knob; ``json_only``
     writes only ``multi_json/`` (same JSON as a full run) for fast collection benchmarks.
+    ``messy`` adds one scene per layout variant and fault (:mod:`dynbench.synth.messy`);
+    ``oracle`` writes perfect predictions there (:mod:`dynbench.synth.oracle`);
+    ``published`` packs the result like the published hub snapshot
+    (:mod:`dynbench.synth.snapshot`) instead of leaving the folders.
     """
-    if frames < 3 or min(size) < 32 or seed < 0:
-        raise ValueError("need frames >= 3, width and height >= 32 and seed >= 0")
+    if frames < 3 or min(size) < 32 or seed < 0 or scenes < 0:
+        raise ValueError("need frames >= 3, width and height >= 32, seed >= 0, scenes >= 0")
     root = Path(root)
+    if published:
+        return _generate_published(root, seed=seed, scenes=scenes, frames=frames, size=size,
+                                   quirks=quirks, messy=messy, oracle=oracle)
     _prepare(root, overwrite)
     info = GeneratedInfo(root)
+    answers = Oracle() if oracle is not None else None
     for index in range(scenes):
         scene, facts = build_scene(seed, index, frames, size, quirks)
-        _write_scene(root, scene, facts, info, seed, quirks, json_only)
+        _write_scene(root, scene, facts, info, seed, quirks, json_only, answers)
+    if messy:
+        from dynbench.synth.messy import VARIANTS, write_messy
+
+        info.files += write_messy(root, seed, answers)
+        info.scenes += len(VARIANTS)
+    if answers is not None:
+        answers.write(Path(oracle))
+    return info
+
+
+def _generate_published(root: Path, **kw) -> GeneratedInfo:
+    import tempfile
+
+    from dynbench.synth.snapshot import pack_snapshot
+
+    if root.exists() and any(root.iterdir()):
+        raise FileExistsError(f"{root} is not empty; a published snapshot needs an empty folder")
+    with tempfile.TemporaryDirectory(prefix="dynbench-synth-") as tmp:
+        info = generate(Path(tmp) / "data", **kw)
+        pack_snapshot(Path(tmp) / "data", root)
+    info.root = root
     return info
