@@ -350,6 +350,9 @@ def run_facts(summary: dict) -> list[tuple[str, str]]:
 def _processes(run: dict) -> str:
     processes = _dict(run.get("processes"))
     workers = run.get("xdist_workers")
+    if not processes and not workers:
+        shards = run.get("shards")
+        return f"{len(shards)} merged shards" if isinstance(shards, list) else ""
     parts = [f"{name}: {p.get('device') or '-'}"
              f"{' (' + ', '.join(map(str, p['gpus'])) + ')' if isinstance(p.get('gpus'), list) and p['gpus'] else ''}"  # noqa: E501
              for name, p in ((n, _dict(p)) for n, p in processes.items())]
