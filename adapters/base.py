@@ -57,7 +57,7 @@ class QARequest:
 class MaskRequest:
     case_id: str
     expression: str  # the object's referring question
-    prompt: str  # the benchmark's standard segmentation prompt
+    prompt: str  # what the official code sends: the bare referring question
 
 
 @dataclass

@@ -74,8 +74,10 @@ def _image_size(config: Any) -> int:
 def tile_pixels(frames: list[Image.Image], size: int) -> Any:
     """One ``size`` x ``size`` tile per frame: bicubic resize, ImageNet mean/std.
 
-    This is InternVL's ``load_image`` transform with ``max_num=1`` (a single tile, no
-    thumbnail), as the paper's code does for every frame. Returns (T, 3, size, size).
+    The paper's code runs InternVL's dynamic tiling with ``max_num=1``: the only grid is 1x1,
+    so each frame becomes one tile, resized whole (PIL bicubic) to ``size`` x ``size``, and
+    no thumbnail is added (that happens only for more than one tile); then the same bicubic
+    resize (now a no-op), ``ToTensor`` and ImageNet normalisation. Returns (T, 3, size, size).
     """
     import torch
     import torchvision.transforms as T
@@ -83,7 +85,22 @@ def tile_pixels(frames: list[Image.Image], size: int) -> Any:
     transform = T.Compose([
         T.Resize((size, size), interpolation=T.InterpolationMode.BICUBIC),
         T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
-    return torch.stack([transform(frame.convert("RGB")) for frame in frames])
+    tiles = [frame.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
+             for frame in frames]
+    return torch.stack([transform(tile) for tile in tiles])
+
+
+def chat_dtype(spec: Any, device: str) -> Any:
+    """The dtype to load InternVL chat in: ``auto`` = bf16 as the paper's code (fp16 on a GPU
+    without bf16); an explicit dtype is kept unless the model's own code casts weights away
+    from it (checked after load, see ``remote_common.check_uniform_dtype``)."""
+    import torch
+
+    if spec.torch_dtype != "auto":
+        return getattr(torch, spec.torch_dtype)
+    if device.startswith("cuda") and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
 
 
 class InternVLChatAdapter(Adapter):
@@ -94,7 +111,8 @@ class InternVLChatAdapter(Adapter):
     ``model.chat(tokenizer, pixel_values, "Frame1: <image>\\n...Frame{T}: <image>\\n" +
     prompt, generation_config, num_patches_list=[1] * T)``, one 448x448 tile per frame,
     greedy decoding, 128 new tokens. QA only. ``use_flash_attn`` (an ``__init__`` argument
-    of the remote class) follows the shared attention policy.
+    of the remote class) follows the shared attention policy. Dtype: :func:`chat_dtype`;
+    InternVL3.5's code casts its projector to bf16, so it is refused in other dtypes.
     """
 
     family: ClassVar[str] = "internvl"
@@ -114,8 +132,11 @@ class InternVLChatAdapter(Adapter):
         loading.set_allocator_defaults()
         device = loading.resolve_device(self.spec)
         flash = loading.resolve_attention(self.spec, device) == "flash_attention_2"
+        dtype = chat_dtype(self.spec, device)
         with loading.timed(self.facts, "load_s"):
-            model = rc.load_pretrained(AutoModel, self.spec, device, use_flash_attn=flash)
+            model = rc.load_pretrained(AutoModel, self.spec, device, use_flash_attn=flash,
+                                       dtype=dtype)
+            rc.check_uniform_dtype(model, self.spec, dtype)
             self.model = loading.place(model, self.spec, device)
             self.tokenizer = rc.load_preprocessor(AutoTokenizer, self.spec, device,
                                                   use_fast=False)

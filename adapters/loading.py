@@ -39,6 +39,35 @@ def resolve_device(spec: ModelSpec) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def cuda_index(device: str) -> int | None:
+    """The GPU index of ``cuda:N`` (None for ``cuda`` alone and for non-CUDA devices)."""
+    kind, _, index = device.partition(":")
+    return int(index) if kind == "cuda" and index else None
+
+
+def set_current_cuda(device: str) -> None:
+    """Make ``cuda:N`` the current device, for remote code that calls ``.cuda()``."""
+    import torch
+
+    index = cuda_index(device)
+    if index is not None:
+        torch.cuda.set_device(index)
+
+
+@contextmanager
+def current_cuda(device: str):
+    """Run a block with ``cuda:N`` current, on whatever thread runs it (the setting is
+    per thread), so bare ``.cuda()`` calls inside remote code land on that GPU."""
+    import torch
+
+    index = cuda_index(device)
+    if index is None:
+        yield
+        return
+    with torch.cuda.device(index):
+        yield
+
+
 def resolve_dtype(spec: ModelSpec, device: str):
     """auto = bf16 on a GPU that supports it, else fp16 on GPU, fp32 on CPU."""
     import torch

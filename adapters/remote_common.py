@@ -9,6 +9,7 @@ in each project's own shapes. The helpers below keep those decisions in one plac
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -16,10 +17,23 @@ from typing import Any
 import numpy as np
 
 from dynbench.adapters import loading
-from dynbench.adapters.base import Segmentation
+from dynbench.adapters.base import LoadError, Segmentation
 from dynbench.modelspec import ModelSpec
 
 NO_MASK = "no mask produced"
+SUPPORTED_TRANSFORMERS = "transformers>=4.57.1,<5"
+INSTALL_SUPPORTED = f"pip install '{SUPPORTED_TRANSFORMERS}'"
+# Signatures of remote code written for transformers 4.x failing under 5.x: (text, cause)
+TOO_NEW = (
+    ("modeling_attn_mask_utils",
+     "it imports transformers.modeling_attn_mask_utils, which transformers 5 removed"),
+    ("all_tied_weights_keys",
+     "its model class never calls post_init(), which transformers 5 requires"),
+    ("MODEL_FOR_VISION_2_SEQ_MAPPING_NAMES",
+     "it imports MODEL_FOR_VISION_2_SEQ_MAPPING_NAMES, which transformers 5 removed"),
+)
+_MISSING = re.compile(r"packages that were not found in your environment: ([\w\-, ]+)")
+PIP_NAMES = {"qwen_vl_utils": "'qwen-vl-utils==0.0.14'"}
 _ATTN_REFUSALS = ("does not support", "scaled_dot_product_attention", "flash attention")
 
 
@@ -38,25 +52,135 @@ def load_pretrained(auto_cls: Any, spec: ModelSpec, device: str, **extra: Any) -
     When the attention was chosen automatically (``auto``) and the remote class refuses it
     (e.g. Sa2VA and InternVL declare flash-attention support only), load again without
     ``attn_implementation`` so the model's own code picks its attention, and say so once.
-    An attention the user asked for explicitly is never silently replaced.
+    An attention the user asked for explicitly is never silently replaced. Any failure is a
+    :class:`LoadError` that names its cause and fix (see :func:`load_failure`).
     """
     kwargs = {**loading.model_kwargs(spec, device), **extra}
     source = loading.model_source(spec)
+    with remote_load_errors(spec):
+        try:
+            return auto_cls.from_pretrained(source, **kwargs)
+        except ValueError as exc:
+            if spec.attn_implementation != "auto" or not _refused_attention(exc, kwargs):
+                raise
+            loading.say_once(f"{source}: remote code refuses attention "
+                             f"{kwargs['attn_implementation']!r}; using the model's own default")
+            kwargs.pop("attn_implementation")
+            return auto_cls.from_pretrained(source, **kwargs)
+
+
+def transformers_version() -> str:
+    import transformers
+
+    return transformers.__version__
+
+
+def _missing_packages(exc: BaseException) -> list[str]:
+    """Packages an ImportError says are missing (transformers' check, or a plain import)."""
+    found = _MISSING.search(str(exc))
+    if found:
+        return [p.strip() for p in found.group(1).split(",") if p.strip()]
+    name = getattr(exc, "name", None)
+    if isinstance(exc, ImportError) and name and not name.startswith("transformers"):
+        return [name.split(".")[0]]
+    return []
+
+
+def load_failure(exc: BaseException, spec: ModelSpec) -> LoadError:
+    """What a failure while loading remote code means, as one message with its fix.
+
+    Read from the failure itself: a signature of code written for transformers 4.x (see
+    ``TOO_NEW``) under transformers >= 5 gives the install command of the supported range;
+    a missing package gives its ``pip install``; anything else keeps its own text.
+    """
+    version = transformers_version()
+    text = f"{type(exc).__name__}: {exc}"
+    name = spec.hub_id or loading.model_source(spec)
+    major = int(version.split(".")[0])
+    for signature, cause in TOO_NEW:
+        if signature in text and major >= 5:
+            return LoadError(f"{name}: its remote code cannot run under transformers {version}: "
+                             f"{cause} ({text.splitlines()[0]}). Fix: {INSTALL_SUPPORTED}")
+    missing = _missing_packages(exc)
+    if missing:
+        command = " ".join(PIP_NAMES.get(m, m) for m in missing)
+        return LoadError(f"{name}: its remote code imports {', '.join(missing)}, not installed "
+                         f"here ({text.splitlines()[0]}). Fix: pip install {command}")
+    hint = (f" This checkpoint's code was written for transformers 4.x; if that is the cause: "
+            f"{INSTALL_SUPPORTED}") if major >= 5 else ""
+    return LoadError(f"{name}: loading failed under transformers {version}: {text}.{hint}")
+
+
+@contextmanager
+def remote_load_errors(spec: ModelSpec) -> Iterator[None]:
+    """Turn any failure inside the block into the :class:`LoadError` that explains it."""
     try:
-        return auto_cls.from_pretrained(source, **kwargs)
-    except ValueError as exc:
-        if spec.attn_implementation != "auto" or not _refused_attention(exc, kwargs):
-            raise
-        loading.say_once(f"{source}: remote code refuses attention "
-                         f"{kwargs['attn_implementation']!r}; using the model's own default")
-        kwargs.pop("attn_implementation")
-        return auto_cls.from_pretrained(source, **kwargs)
+        yield
+    except LoadError:
+        raise
+    except Exception as exc:
+        raise load_failure(exc, spec) from exc
+
+
+def fixed_dtype(spec: ModelSpec, device: str, why: str) -> Any:
+    """bfloat16 for code that hard-codes it: ``auto`` and ``bf16`` give it, others are refused.
+
+    ``why`` names the casts (shown in the message). A GPU that reports no bf16 support is
+    refused as well, since the model's own code would cast to bf16 there anyway.
+    """
+    import torch
+
+    name = spec.hub_id or loading.model_source(spec)
+    if spec.torch_dtype not in ("auto", "bfloat16"):
+        raise LoadError(f"{name}: --dtype {spec.torch_dtype} cannot work: its remote code "
+                        f"hard-codes bfloat16 ({why}), so other dtypes fail with errors such as "
+                        "'Input type (BFloat16) and bias type (float) should be the same'. "
+                        "Fix: --dtype bf16 (or auto), as the paper's code runs it.")
+    if device.startswith("cuda") and not torch.cuda.is_bf16_supported():
+        raise LoadError(f"{name}: its remote code hard-codes bfloat16 ({why}), which this GPU "
+                        "does not support. Fix: run on a GPU with bf16 (Ampere or newer).")
+    return torch.bfloat16
+
+
+def check_uniform_dtype(model: Any, spec: ModelSpec, requested: Any) -> None:
+    """Refuse a model whose own code cast some weights away from the requested dtype.
+
+    InternVL3.5's remote code casts its projector to bfloat16 in ``__init__``; loaded in
+    fp32 the model then fails on its first input ("mixed dtype"). Found from the loaded
+    weights, so checkpoints without such casts keep every dtype.
+    """
+    odd: dict[str, str] = {}
+    for pname, param in model.named_parameters():
+        if param.dtype != requested:
+            odd.setdefault(pname.rsplit(".", 2)[0], str(param.dtype).replace("torch.", ""))
+    if odd:
+        name = spec.hub_id or loading.model_source(spec)
+        parts = ", ".join(f"{k} ({v})" for k, v in list(odd.items())[:4])
+        want = str(requested).replace("torch.", "")
+        raise LoadError(f"{name}: loaded in {want}, but its remote code casts {parts} itself; "
+                        "mixed dtypes fail on the first input ('mixed dtype'). "
+                        f"Fix: --dtype {str(next(iter(odd.values())))} (or auto).")
+
+
+def require_cuda(spec: ModelSpec, device: str, why: str) -> None:
+    """Refuse, once at load, a checkpoint whose code cannot run a single case off CUDA."""
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return
+    name = spec.hub_id or loading.model_source(spec)
+    where = ("no CUDA GPU is visible here (torch.cuda.is_available() is False)"
+             if not torch.cuda.is_available() else f"--device {device} was asked for")
+    raise LoadError(f"{name}: its remote code needs a CUDA GPU ({why}), but {where}. "
+                    "Fix: run on a machine with an NVIDIA GPU and a CUDA build of torch "
+                    "(--device cuda or cuda:N), or score saved outputs with --predictions DIR.")
 
 
 def load_preprocessor(auto_cls: Any, spec: ModelSpec, device: str, **extra: Any) -> Any:
     """Tokenizer or processor from the same source and with the same hub options."""
     kwargs = {**loading.pretrained_kwargs(spec, device, attention=False), **extra}
-    return auto_cls.from_pretrained(loading.model_source(spec), **kwargs)
+    with remote_load_errors(spec):
+        return auto_cls.from_pretrained(loading.model_source(spec), **kwargs)
 
 
 def base_facts(model: Any, spec: ModelSpec, device: str) -> dict[str, Any]:

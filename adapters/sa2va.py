@@ -14,6 +14,13 @@ The InternVL wrappers assert ``tokenizer`` on first use; the Qwen wrappers asser
 ``processor``. Passing the wrong one fails, so which one is decided from the checkpoint's
 config (see :func:`uses_processor`). Note the real model feeds only the first 5 frames to
 the language model but segments every frame through SAM2.
+
+Where it runs (from the real code): the InternVL wrappers call ``torch.tensor(ids).cuda()``
+and every wrapper's SAM2 keeps its state on ``torch.device("cuda")``, so without a GPU not
+one case can run: :meth:`Sa2VAAdapter.load` refuses a CPU once, with the fix. Frames for
+the LLM and for SAM2 are cast to bfloat16 in ``predict_forward``: ``auto`` means bf16 and
+other dtypes are refused at load. Bare ``.cuda()`` follows the *current* CUDA device, so
+``--device cuda:N`` makes N current for loading and for every call.
 """
 
 from __future__ import annotations
@@ -23,11 +30,23 @@ from typing import Any
 
 from dynbench.adapters import loading
 from dynbench.adapters import remote_common as rc
-from dynbench.adapters.base import MASK, QA, Adapter, MaskRequest, QARequest, Segmentation, Video
+from dynbench.adapters.base import (
+    MASK,
+    QA,
+    Adapter,
+    LoadError,
+    MaskRequest,
+    QARequest,
+    Segmentation,
+    Video,
+)
 
 QWEN_CLASS = "sa2vachatmodelqwen"  # architectures / auto_map of the Qwen-VL wrappers
 QWEN_VL_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")  # model_type prefixes
 QWEN_HUB_ID = re.compile(r"Sa2VA-Qwen", re.IGNORECASE)
+NEEDS_CUDA = ("the InternVL-based wrappers call .cuda() on the token ids in predict_forward, "
+              "and every variant's SAM2 keeps its state on torch.device('cuda')")
+BF16_CASTS = "predict_forward casts the frames for the LLM and for SAM2 to torch.bfloat16"
 
 
 def _class_names(config: dict[str, Any]) -> str:
@@ -62,6 +81,26 @@ def uses_processor(config: dict[str, Any], hub_id: str | None = None) -> bool:
     return bool(hub_id and QWEN_HUB_ID.search(hub_id))
 
 
+def check_llm_generates(model: Any, spec: Any) -> None:
+    """Refuse, at load, an InternVL-based Sa2VA whose LLM transformers will not let generate.
+
+    ``Sa2VA-8B``/``-26B`` build an InternLM2 LLM whose class inherits ``GenerationMixin`` only
+    through its base; transformers >= 4.50 then gives it no ``generation_config`` and
+    ``predict_forward`` fails in ``generate`` (its legacy-cache code fails next). Read from
+    the loaded model, so LLMs that can generate are never refused.
+    """
+    llm = getattr(model, "language_model", None)
+    if llm is None or not hasattr(llm, "generate") or llm.generation_config is not None:
+        return
+    name = spec.hub_id or loading.model_source(spec)
+    raise LoadError(
+        f"{name}: its language model ({type(llm).__name__}) cannot generate under "
+        f"transformers {rc.transformers_version()}: the class does not inherit GenerationMixin "
+        "directly, so it gets no generation_config and predict_forward fails in generate(); "
+        "its code was written for transformers 4.42. No supported transformers runs it; the "
+        "Sa2VA checkpoints with Qwen LLMs (Sa2VA-1B/4B, Sa2VA-InternVL3-*, Sa2VA-Qwen*) run.")
+
+
 def clean_text(prediction: Any) -> str:
     """The paper's answer text: ``<|im_end|>`` removed, whitespace stripped."""
     return str(prediction or "").replace("<|im_end|>", "").strip()
@@ -78,6 +117,7 @@ class Sa2VAAdapter(Adapter):
         self.model: Any = None
         self.preprocessor: Any = None
         self.uses_processor = False
+        self.device = "cuda"
         self.facts: dict[str, Any] = {}
 
     def load(self) -> None:
@@ -85,8 +125,13 @@ class Sa2VAAdapter(Adapter):
 
         loading.set_allocator_defaults()
         device = loading.resolve_device(self.spec)
-        with loading.timed(self.facts, "load_s"):
-            model = rc.load_pretrained(AutoModel, self.spec, device)
+        rc.require_cuda(self.spec, device, NEEDS_CUDA)
+        dtype = rc.fixed_dtype(self.spec, device, BF16_CASTS)
+        self.device = device
+        loading.set_current_cuda(device)
+        with loading.timed(self.facts, "load_s"), loading.current_cuda(device):
+            model = rc.load_pretrained(AutoModel, self.spec, device, dtype=dtype)
+            check_llm_generates(model, self.spec)
             self.model = loading.place(model, self.spec, device)
             self.uses_processor = uses_processor(self.model.config.to_dict(), self.spec.hub_id)
             if self.uses_processor:
@@ -106,7 +151,7 @@ class Sa2VAAdapter(Adapter):
         key = "processor" if self.uses_processor else "tokenizer"
         kwargs = {"video": list(video.frames), "text": "<image>" + prompt, "past_text": "",
                   "mask_prompts": None, key: self.preprocessor}
-        with rc.oom_guard(), torch.inference_mode():
+        with rc.oom_guard(), torch.inference_mode(), loading.current_cuda(self.device):
             return self.model.predict_forward(**kwargs)
 
     def answer(self, video: Video, request: QARequest) -> str:

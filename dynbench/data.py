@@ -21,7 +21,7 @@ from dynbench.tasks import TASKS
 DATA_ENV = "DYNBENCH_DATA"
 SAMPLE_DATA = Path(__file__).parent / "sample_data"
 SKIP_MARKER = "frame_sampling"
-MASK_PROMPT = "Please segment the object described as follows: {expression}"
+MASK_PROMPT = "{expression}"  # the bare question, as the official code sends it
 
 
 class DataError(Exception):

@@ -26,11 +26,12 @@ BUILDERS: dict[str, str] = {
     "sa2va": "dynbench.tiny.remote:build_sa2va",
     "sa2va_qwen": "dynbench.tiny.remote:build_sa2va_qwen",
     "internvl": "dynbench.tiny.remote:build_internvl_chat",
+    "internvl3_5": "dynbench.tiny.remote:build_internvl3_5_chat",
     "llava_ov_1_5": "dynbench.tiny.remote:build_llava_ov_1_5",
     "unipixel": "dynbench.tiny.remote:build_unipixel",
 }
 # tiny:<name> whose adapter family differs from the builder name
-ADAPTER_OF = {"qwen3_vl_moe": "qwen3_vl", "sa2va_qwen": "sa2va"}
+ADAPTER_OF = {"qwen3_vl_moe": "qwen3_vl", "sa2va_qwen": "sa2va", "internvl3_5": "internvl"}
 
 
 def tiny_names() -> list[str]:

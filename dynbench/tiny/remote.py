@@ -2,9 +2,11 @@
 UniPixel).
 
 Each builder writes a folder laid out like the real checkpoint: ``config.json`` with
-``auto_map`` (written by ``register_for_auto_class`` + ``save_pretrained``, which also copies
-the stand-in's .py file next to the weights), seeded random weights, and the tokenizer or
-processor the real checkpoint ships, all loadable offline. Loading then goes through
+``auto_map``, the stand-in's .py files next to seeded random weights, and the tokenizer or
+processor the real checkpoint ships, all loadable offline. (Sa2VA and InternVL chat are
+written by :func:`_save_split` without importing their model modules, which fail under
+transformers 5 as the real ones do; the others by ``register_for_auto_class`` +
+``save_pretrained``.) Loading then goes through
 ``trust_remote_code=True`` exactly as for the real model. The model code is a stand-in
 (``dynbench.tiny.standins``), never the real architecture; configs say so
 (``dynbench_standin: true``) and adapters report such runs as "smoke".
@@ -79,44 +81,100 @@ def _save(model_cls: Any, config: Any, folder: Path, *preprocessors: Any,
         pre.save_pretrained(folder)
 
 
+STANDINS = Path(__file__).parent / "standins"
+
+
+def _save_split(folder: Path, config: Any, model: tuple[str, str], modules: tuple[str, ...],
+                parts: Any, *preprocessors: Any, prepare: Any = None) -> None:
+    """Write a stand-in checkpoint without importing its model module.
+
+    The model modules import what the real ones import (``transformers.modeling_attn_mask_utils``
+    and such), so under transformers 5 they fail exactly where the real code fails, at load.
+    The folder is therefore written from the config and the torch-only parts: ``config.json``
+    with ``auto_map``, seeded weights of ``parts(config)`` (``prepare`` may set some), the
+    stand-in's .py files, and the tokenizer or processor.
+    """
+    import torch
+    from safetensors.torch import save_file
+
+    module, cls = model
+    folder.mkdir(parents=True, exist_ok=True)
+    config.architectures = [cls]
+    config.auto_map = {"AutoConfig": f"{modules[0]}.{type(config).__name__}",
+                       "AutoModel": f"{module}.{cls}"}
+    config.save_pretrained(folder)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        built = parts(config)
+    if prepare is not None:
+        prepare(built)
+    weights = {f"{name}.{key}": value.detach().contiguous()
+               for name, part in built.items() for key, value in part.state_dict().items()}
+    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    for name in (module, *modules):
+        (folder / f"{name}.py").write_bytes((STANDINS / f"{name}.py").read_bytes())
+    for pre in preprocessors:
+        pre.save_pretrained(folder)
+
+
 def _sa2va_tokenizer() -> Any:
     return byte_level_tokenizer(INTERNVL_SPECIALS + ("[SEG]", "<p>", "</p>", "<vp>", "</vp>"))
 
 
+def _sa2va_mask_head(parts: dict) -> None:
+    from dynbench.tiny.standins.sa2va_standin_parts import set_red_over_green
+
+    set_red_over_green(parts["grounding_encoder"])
+
+
 def build_sa2va(folder: Path) -> None:
-    """Sa2VA on InternVL (``ByteDance/Sa2VA-4B`` layout): ``llm_config`` + tokenizer only."""
-    from dynbench.tiny.standins.sa2va_standin import Sa2VAStandInConfig, Sa2VAStandInModel
+    """Sa2VA on InternVL (``ByteDance/Sa2VA-4B`` layout): ``llm_config`` + slow tokenizer."""
+    from dynbench.tiny.standins.sa2va_standin_config import Sa2VAStandInConfig
+    from dynbench.tiny.standins.sa2va_standin_parts import build_parts
 
     tok = _sa2va_tokenizer()
     # Sa2VA-4B's LLM is Qwen2.5: an LLM of the Qwen family must not flip it to processor=
     config = Sa2VAStandInConfig(llm_config={"architectures": ["Qwen2ForCausalLM"],
                                             "model_type": "qwen2"},
-                                vocab_size=_vocab_size(tok))
-    _save(Sa2VAStandInModel, config, folder, tok, mask_head=lambda m: m.mask_head)
+                                vocab_size=_vocab_size(tok), torch_dtype="bfloat16")
+    _save_split(folder, config, ("sa2va_standin", "Sa2VAStandInModel"),
+                ("sa2va_standin_config", "sa2va_standin_parts"), build_parts, tok,
+                prepare=_sa2va_mask_head)
 
 
 def build_sa2va_qwen(folder: Path) -> None:
     """Sa2VA on Qwen2.5-VL (``ByteDance/Sa2VA-Qwen2_5-VL-3B`` layout): Qwen-VL config, processor."""
-    from dynbench.tiny.standins.sa2va_standin import Sa2VAQwenStandInConfig, Sa2VAQwenStandInModel
+    from dynbench.tiny.standins.sa2va_standin_config import Sa2VAQwenStandInConfig
+    from dynbench.tiny.standins.sa2va_standin_parts import build_parts
 
     tok = byte_level_tokenizer(QWEN_VL_SPECIALS + ("[SEG]",))
     config = Sa2VAQwenStandInConfig(text_config={"model_type": "qwen2_5_vl_text"},
-                                    vision_config={"model_type": "qwen2_5_vl"},
-                                    vocab_size=_vocab_size(tok))
-    _save(Sa2VAQwenStandInModel, config, folder, _qwen_vl_processor(tok),
-          mask_head=lambda m: m.mask_head)
+                                    vision_config={"model_type": "qwen2_5_vl", "patch_size": 14,
+                                                   "temporal_patch_size": 2},
+                                    vocab_size=_vocab_size(tok), torch_dtype="bfloat16")
+    _save_split(folder, config, ("sa2va_qwen_standin", "Sa2VAQwenStandInModel"),
+                ("sa2va_standin_config", "sa2va_standin_parts"), build_parts,
+                _qwen_vl_processor(tok), prepare=_sa2va_mask_head)
+
+
+def _internvl_chat(folder: Path, model: tuple[str, str]) -> None:
+    from dynbench.tiny.standins.internvl_chat_standin_config import InternVLChatStandInConfig
+    from dynbench.tiny.standins.internvl_chat_standin_parts import build_parts
+
+    tok = byte_level_tokenizer(INTERNVL_SPECIALS)
+    config = InternVLChatStandInConfig(vocab_size=_vocab_size(tok), torch_dtype="bfloat16")
+    _save_split(folder, config, model,
+                ("internvl_chat_standin_config", "internvl_chat_standin_parts"), build_parts, tok)
 
 
 def build_internvl_chat(folder: Path) -> None:
     """InternVL3 remote-code chat (``OpenGVLab/InternVL3-8B`` layout): 448px tiles, tokenizer."""
-    from dynbench.tiny.standins.internvl_chat_standin import (
-        InternVLChatStandInConfig,
-        InternVLChatStandInModel,
-    )
+    _internvl_chat(folder, ("internvl_chat_standin", "InternVLChatStandInModel"))
 
-    tok = byte_level_tokenizer(INTERNVL_SPECIALS)
-    config = InternVLChatStandInConfig(vocab_size=_vocab_size(tok))
-    _save(InternVLChatStandInModel, config, folder, tok)
+
+def build_internvl3_5_chat(folder: Path) -> None:
+    """InternVL3.5 remote-code chat (``OpenGVLab/InternVL3_5-8B``): bf16 projector, no post_init."""
+    _internvl_chat(folder, ("internvl3_5_chat_standin", "InternVL35ChatStandInModel"))
 
 
 def build_llava_ov_1_5(folder: Path) -> None:

@@ -1,176 +1,107 @@
-"""Sa2VA stand-ins: NOT the real Sa2VA, only its ``predict_forward`` call contract.
+"""Stand-in for the InternVL-based ``Sa2VAChatModel`` (NOT the real Sa2VA).
 
-Mirrors ``bytedance/Sa2VA`` ``modeling_sa2va_chat.py`` (InternVL wrapper, wants
-``tokenizer=``) and ``modeling_sa2va_qwen.py`` (Qwen-VL wrapper, wants ``processor=``):
-``predict_forward(image=None, video=None, text=None, past_text='', mask_prompts=None,
-tokenizer=None, processor=None) -> {"prediction": str, "prediction_masks": [bool (T,H,W)]}``,
-with masks at the first frame's size and the first 5 frames fed to the "language model".
+Reproduces, from ``bytedance/Sa2VA`` ``projects/sa2va/hf/models/``, every trait the adapter
+meets (the network itself is tiny and meaningless):
 
-The network is tiny: a per-pixel linear layer plus threshold stands in for SAM2 (one mask
-per frame, per [SEG]); pooled pixel and token features pick an option letter. Config knobs
-``standin_seg_tokens`` (how many [SEG] to emit) and ``standin_drop_frames`` (return masks
-for fewer frames) let tests exercise the no-mask and misaligned paths. Self-contained:
-imports only torch, transformers, numpy and PIL.
+* imports: ``peft``, ``timm``, ``einops`` and ``transformers.modeling_attn_mask_utils`` (the
+  real wrapper imports its Phi-3 LLM file, which imports it), so a missing package or
+  transformers 5 fails at load as with the real checkpoint;
+* no ``post_init()`` (transformers 5: ``no attribute 'all_tied_weights_keys'``);
+* ``predict_forward(image, video, text, past_text, mask_prompts, tokenizer, processor)``;
+  ``tokenizer`` is required on the first call only; ``"<image>"`` needs an empty past_text;
+* frames: the first 5 become 448x448 tiles (256 ``<IMG_CONTEXT>`` each, hard-coded) cast to
+  bfloat16 whatever the model dtype; every frame goes to SAM2 at 1024x1024 in bfloat16;
+* ``torch.tensor(ids).cuda()``, SAM2 state on ``cuda``: no GPU, no answer;
+* output ``{"prediction": text ending "<|im_end|>", "prediction_masks": [bool (T, H, W) per
+  [SEG]]}`` at the first frame's size.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
-from torch import nn
-from transformers import PretrainedConfig, PreTrainedModel
+import torchvision.transforms as T
+from einops import rearrange  # noqa: F401  (imported by the real InternViT/InternLM2 files)
+from peft import LoraConfig, get_peft_model  # noqa: F401  (imported by the real wrapper)
+from timm.models.layers import DropPath  # noqa: F401  (imported by the real InternViT)
+from torchvision.transforms.functional import InterpolationMode
+from transformers.modeling_attn_mask_utils import (  # noqa: F401  (real modeling_phi3)
+    _prepare_4d_causal_attention_mask,
+)
+from transformers.modeling_utils import PreTrainedModel
 
-LETTERS = "ABCD"
-LLM_FRAMES = 5  # the real predict_forward shows only the first 5 frames to the LLM
-INTERNVL_TEMPLATE = "<|im_start|>user\n{input}<|im_end|>\n<|im_start|>assistant\n"
+from .sa2va_standin_config import Sa2VAStandInConfig
+from .sa2va_standin_parts import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    LLM_FRAMES,
+    answer_text,
+    build_parts,
+    check_text,
+    frames_of,
+    seg_masks,
+)
 
-
-class _StandInConfigMixin:
-    def _standin_init(self, hidden_size: int, vocab_size: int, seg_tokens: int,
-                      drop_frames: int) -> None:
-        self.hidden_size = hidden_size
-        self.vocab_size = vocab_size
-        self.standin_seg_tokens = seg_tokens
-        self.standin_drop_frames = drop_frames
-        self.dynbench_standin = True
-
-
-class Sa2VAStandInConfig(_StandInConfigMixin, PretrainedConfig):
-    """Laid out like the InternVL-based ``Sa2VAChatConfig``: ``llm_config`` + ``vision_config``."""
-
-    model_type = "sa2va_chat"
-
-    def __init__(self, llm_config: dict | None = None, vision_config: dict | None = None,
-                 template: str = "qwen_chat", hidden_size: int = 16, vocab_size: int = 320,
-                 standin_seg_tokens: int = 1, standin_drop_frames: int = 0, **kwargs: Any):
-        self.llm_config = llm_config or {"architectures": ["Qwen2ForCausalLM"],
-                                         "model_type": "qwen2"}
-        self.vision_config = vision_config or {"architectures": ["InternVisionModel"],
-                                               "model_type": "intern_vit_6b"}
-        self.template = template
-        self._standin_init(hidden_size, vocab_size, standin_seg_tokens, standin_drop_frames)
-        kwargs.pop("dynbench_standin", None)
-        super().__init__(**kwargs)
+TILE = 448
+IMAGE_TOKENS = 256  # (448 // 14) ** 2 * 0.5 ** 2, hard-coded in the real preparing_for_generation
+INSTRUCTION = "<|im_start|>user\n{input}<|im_end|>\n<|im_start|>assistant\n"  # qwen_chat
 
 
-class Sa2VAQwenStandInConfig(_StandInConfigMixin, PretrainedConfig):
-    """Laid out like ``Sa2VAChatConfigQwen`` (a Qwen-VL config): text_config, vision_config."""
-
-    model_type = "sa2va_chat"
-
-    def __init__(self, text_config: dict | None = None, vision_config: dict | None = None,
-                 template: str | None = None, hidden_size: int = 16, vocab_size: int = 320,
-                 standin_seg_tokens: int = 1, standin_drop_frames: int = 0, **kwargs: Any):
-        self.text_config = text_config or {"model_type": "qwen2_5_vl_text"}
-        self.vision_config = vision_config or {"model_type": "qwen2_5_vl"}
-        self.template = template
-        self._standin_init(hidden_size, vocab_size, standin_seg_tokens, standin_drop_frames)
-        kwargs.pop("dynbench_standin", None)
-        super().__init__(**kwargs)
-
-
-def _frames(image: Any, video: Any) -> list[Image.Image]:
-    frames = [image] if video is None else list(video)
-    if not frames or not all(isinstance(f, Image.Image) for f in frames):
-        raise TypeError("predict_forward expects PIL images (video=[PIL.Image, ...])")
-    return frames
-
-
-class _Sa2VAStandInBase(PreTrainedModel):
-    base_model_prefix = "standin"
-    _supports_flash_attn_2 = True  # like the real classes: no SDPA declared
-    _no_split_modules: list[str] = []
-
-    def __init__(self, config: PretrainedConfig) -> None:
-        super().__init__(config)
-        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.pixel_proj = nn.Linear(3, config.hidden_size)
-        self.answer_head = nn.Linear(config.hidden_size, len(LETTERS))
-        self.mask_head = nn.Linear(3, 1)  # stands in for SAM2: one logit per pixel
-        self.last_inputs: dict[str, Any] = {}
-        self.post_init()
-
-    def _pixels(self, frames: list[Image.Image], size: tuple[int, int]) -> torch.Tensor:
-        arr = np.stack([np.asarray(f.convert("RGB").resize(size)) for f in frames])
-        return torch.from_numpy(arr).to(self.device, self.dtype) / 255.0
-
-    def _letter(self, frames: list[Image.Image], ids: list[int]) -> str:
-        pix = self._pixels(frames[:LLM_FRAMES], (16, 16))
-        tokens = torch.tensor(ids, device=self.device).clamp(max=self.config.vocab_size - 1)
-        feats = torch.tanh(self.pixel_proj(pix).mean(dim=(0, 1, 2)) + self.embed(tokens).mean(0))
-        return LETTERS[int(self.answer_head(feats).argmax())]
-
-    def _masks(self, frames: list[Image.Image], sign: float) -> np.ndarray:
-        logits = self.mask_head(self._pixels(frames, frames[0].size))[..., 0]
-        masks = (sign * logits > 0).cpu().numpy()
-        drop = int(self.config.standin_drop_frames)
-        return masks[:-drop] if drop else masks
-
-    def _respond(self, frames: list[Image.Image], ids: list[int]) -> dict[str, Any]:
-        n_seg = int(self.config.standin_seg_tokens)
-        text = f"{self._letter(frames, ids)}." + " [SEG]" * n_seg + "<|im_end|>"
-        masks = [self._masks(frames, 1.0 if i % 2 == 0 else -1.0) for i in range(n_seg)]
-        return {"prediction": text, "prediction_masks": masks}
-
-    def _record(self, text: str, frames: list[Image.Image], ids: list[int],
-                passed: dict[str, Any]) -> None:
-        self.last_inputs = {
-            "text": text, "num_frames": len(frames), "frame_sizes": [f.size for f in frames],
-            "llm_frames": min(LLM_FRAMES, len(frames)), "num_ids": len(ids),
-            "past_text": passed.get("past_text"), "mask_prompts": passed.get("mask_prompts"),
-            "kwargs": sorted(k for k, v in passed.items() if v is not None),
-        }
-
-
-def _check_text(text: str, past_text: str, mask_prompts: Any) -> None:
-    if mask_prompts is not None:
-        raise NotImplementedError("the stand-in does not emulate visual prompts")
-    if "<image>" in text and past_text:
-        raise ValueError("'<image>' in text requires an empty past_text (as in Sa2VA)")
-
-
-class Sa2VAStandInModel(_Sa2VAStandInBase):
-    """Stand-in for the InternVL-based ``Sa2VAChatModel`` (NOT the real model)."""
+class Sa2VAStandInModel(PreTrainedModel):
+    """Stand-in for ``Sa2VAChatModel`` (NOT the real model)."""
 
     config_class = Sa2VAStandInConfig
+    main_input_name = "pixel_values"
+    base_model_prefix = "language_model"
+    _no_split_modules: list[str] = []
+    _supports_flash_attn_2 = True  # like the real class: no SDPA declared
+
+    def __init__(self, config: Sa2VAStandInConfig, vision_model=None, language_model=None,
+                 use_flash_attn=True) -> None:
+        super().__init__(config)
+        for name, part in build_parts(config).items():
+            setattr(self, name, part)
+        self.init_prediction_config = False
+        self.last_inputs: dict[str, Any] = {}
+        # no self.post_init(): the real class has none
+
+    def preparing_for_generation(self, tokenizer, max_new_tokens=2048,
+                                 torch_dtype=torch.bfloat16) -> None:
+        self.tokenizer = tokenizer
+        self.torch_dtype = torch_dtype
+        self.transformer = T.Compose([
+            T.Lambda(lambda img: img.convert("RGB")),
+            T.Resize((TILE, TILE), interpolation=InterpolationMode.BICUBIC),
+            T.ToTensor(), T.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD)])
+        self.seg_token_idx = tokenizer.convert_tokens_to_ids("[SEG]")
+        self.img_context_token_id = tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
+        self.init_prediction_config = True
 
     def predict_forward(self, image=None, video=None, text=None, past_text="",
                         mask_prompts=None, tokenizer=None, processor=None) -> dict[str, Any]:
-        if tokenizer is None:
-            raise ValueError("this Sa2VA variant needs tokenizer= (InternVL wrapper)")
-        _check_text(text, past_text, mask_prompts)
-        frames = _frames(image, video)
-        tile = "<img>" + "<IMG_CONTEXT>" + "</img>\n"
-        prompt = text.replace("<image>", (tile * min(LLM_FRAMES, len(frames))).strip())
-        ids = tokenizer.encode(past_text + INTERNVL_TEMPLATE.format(input=prompt))
-        passed = dict(image=image, video=video, text=text, past_text=past_text,
-                      mask_prompts=mask_prompts, tokenizer=tokenizer, processor=processor)
-        self._record(text, frames, ids, passed)
-        return self._respond(frames, ids)
-
-
-class Sa2VAQwenStandInModel(_Sa2VAStandInBase):
-    """Stand-in for the Qwen-VL-based ``Sa2VAChatModelQwen`` (NOT the real model)."""
-
-    config_class = Sa2VAQwenStandInConfig
-
-    def predict_forward(self, image=None, video=None, text=None, past_text="",
-                        mask_prompts=None, tokenizer=None, processor=None) -> dict[str, Any]:
-        if processor is None:
-            raise ValueError("this Sa2VA variant needs processor= (Qwen-VL wrapper)")
-        _check_text(text, past_text, mask_prompts)
-        frames = _frames(image, video)
-        content: list[dict[str, Any]] = [{"type": "image", "image": f}
-                                         for f in frames[:LLM_FRAMES]]
-        content.append({"type": "text", "text": text.replace("<image>", "")})
-        messages = [{"role": "user", "content": content}]
-        prompt = processor.apply_chat_template(messages, tokenize=False,
-                                               add_generation_prompt=True)
-        ids = processor.tokenizer.encode(prompt)
-        passed = dict(image=image, video=video, text=text, past_text=past_text,
-                      mask_prompts=mask_prompts, tokenizer=tokenizer, processor=processor)
-        self._record(text, frames, ids, passed)
-        return self._respond(frames, ids)
+        if not self.init_prediction_config:
+            assert tokenizer
+            self.preparing_for_generation(tokenizer=tokenizer)
+        check_text(text, past_text, mask_prompts)
+        frames = frames_of(image, video)
+        shown = frames[:LLM_FRAMES]
+        pixel_values = torch.stack([self.transformer(f) for f in shown]).to(self.torch_dtype)
+        tile = "<img>" + "<IMG_CONTEXT>" * IMAGE_TOKENS + "</img>\n"
+        prompt = text.replace("<image>", (tile * len(shown)).strip())
+        ids = self.tokenizer.encode(past_text + INSTRUCTION.format(input=prompt))
+        ids = torch.tensor(ids).cuda().unsqueeze(0)
+        visual = self.vision_model(pixel_values.to(self.device))
+        letter = self.language_model.letter(visual, ids)
+        n_seg = int(self.config.standin_seg_tokens)
+        self.last_inputs = {
+            "text": text, "num_frames": len(frames), "frame_sizes": [f.size for f in frames],
+            "llm_frames": len(shown), "image_tokens": int((ids == self.img_context_token_id).sum()),
+            "pixel_dtype": str(pixel_values.dtype), "past_text": past_text,
+            "mask_prompts": mask_prompts,
+            "kwargs": sorted(k for k, v in {"image": image, "video": video, "text": text,
+                                            "tokenizer": tokenizer, "processor": processor,
+                                            "mask_prompts": mask_prompts}.items()
+                             if v is not None)}
+        return {"prediction": answer_text(letter, n_seg),
+                "prediction_masks": seg_masks(self, frames, n_seg)}
