@@ -1,14 +1,18 @@
 r"""Multiple-choice answer extraction from raw model output.
 
-The model is asked for a letter, but real outputs wrap it in prose, markdown, LaTeX, tags or
-reasoning. ``extract_letter`` reads the letter back and refuses to guess: anything it cannot
-read unambiguously is *unparsed* (scored wrong, counted and shown in the report).
+The model is asked for a letter, but real outputs wrap it in prose, markdown, LaTeX, tags, JSON
+or reasoning, in English or Chinese. ``extract_letter`` reads the letter back and refuses to
+guess: anything it cannot read unambiguously is *unparsed* (scored wrong, counted and shown in
+the report). It never returns a letter for an output that names no option or two different
+options.
 
-Clean-up first: Unicode NFKC (full-width ``Ａ``/``（Ａ）`` become ``A``/``(A)``, NBSP a space),
-zero-width characters and chat special tokens (``<|im_end|>``, ``</s>``, ``[SEG]``) dropped.
-Reasoning is ignored: the answer region is the text after the LAST ``</think>``
+Clean-up first: Unicode NFKC (full-width ``Ａ``/``（Ａ）``/``：`` become ``A``/``(A)``/``:``, NBSP a
+space), zero-width characters and chat special tokens (``<|im_end|>``, ``</s>``, ``[SEG]``)
+dropped. Reasoning is ignored: the answer region is the text after the LAST ``</think>``
 (``</thinking>``, ``◁/think▷`` too); an unclosed ``<think>`` leaves only the text before it,
-usually nothing, so a truncated reasoning is unparsed rather than mined for letters.
+usually nothing, so a truncated reasoning is unparsed rather than mined for letters. An echoed
+prompt is skipped: when the output repeats the instruction line or lists every option in order
+one per line, only what follows is read (if anything follows).
 
 Rules, in priority order; the first rule that finds anything decides, and every match of
 that rule must name the same letter, else the output is unparsed ("names two options"):
@@ -16,31 +20,41 @@ that rule must name the same letter, else the output is unparsed ("names two opt
 1. ``boxed`` / ``answer_tag``: ``\boxed{B}``, ``\boxed{\text{B}}``, ``<answer> (C) red
    </answer>``. The content is read like a whole short answer (a letter or an option's text).
    Boxed and tagged answers must agree; content that is no option is unparsed, not skipped.
-2. ``answer_is``: "answer is / answer: / correct option is / choice: / it's / I'd go with"
-   followed by a letter (or, on that line, exactly an option's text), e.g. ``Answer: A``,
-   ``answer: (c)``, ``The answer is (A).``, ``I think it's C``; or "B is (the) correct /
-   right / best / most likely" with an upper-case letter.
-3. ``bare`` / ``leading``: the output starts with a letter token: ``B``, ``b``, ``A.``,
-   ``(A)``, ``A)``, ``**B**``, ``Option B``, ``A: text``, ``A. text of option``. ``bare``
-   when nothing but punctuation follows. ``B is wrong`` / ``B is not ...`` is no answer.
-   Any other option letter standing alone in the output (``A or B``, ``A, C``, ``B.
-   Unlike A, ...``, a second line ``C. green``), or text after the letter that is exactly
+2. ``answer_is``: a cue followed by a letter (or, on that line, exactly an option's text):
+   "answer is / answer: / correct option is / choice: / it's / I'd go with", JSON keys
+   (``{"answer": "B"}``), a label line (``### Answer`` or ``**Answer:**`` then the letter on
+   the next line), Chinese cues (答案是/答案为/答案：/答：/选/我选择/应该选/选项), and hedges
+   ("probably", "most likely", "maybe", "I guess"); adverbs between cue and letter are skipped
+   ("The answer is clearly D"). Also "B is (the) correct / right / best / most likely" with
+   an upper-case letter. A negated cue names nothing: "not" after it ("definitely not C"), a
+   negation earlier in its clause ("I don't think it's B", "不选C"), or a verdict after the
+   letter ("B is wrong", "选项A错误"). A hedge alone counts only when no other option letter
+   is mentioned ("Probably B, but A is possible" is unparsed).
+3. ``bare`` / ``leading``: the output (after a list bullet, ``#`` heading or ``>`` quote mark)
+   starts with a letter token: ``B``, ``b``, ``A.``, ``(A)``, ``A)``, ``{B}``, ``**B**``,
+   ``Option B``, ``A: text``, ``A. text of option``. ``bare`` when nothing but punctuation
+   follows. Any other option letter standing alone in the output (``A or B``, ``A, C``, ``B.
+   Unlike A, ...``, a second line ``C. green``), outside the text of the option the letter
+   names (``C. it stays at point A`` names only C), or text after the letter that is exactly
    another option's text (``A. blue`` when blue is B), makes it unparsed.
 4. ``option_text``: the whole output is exactly one option's text (case, whitespace,
-   surrounding punctuation and markdown ignored), e.g. ``Blue.`` for option B "blue".
+   surrounding punctuation incl. ``。`` and markdown ignored), e.g. ``Blue.`` for option B
+   "blue".
 
 A letter counts only as a standalone token: not followed by a letter or digit, an
 apostrophe-word (``A's``, ``I'm``), ``-word`` or ``.x`` (``E.g.``, ``i.e.``). The letters that
 are also English words, ``a`` and ``I``, need more: in leading position, after a colon, after
 the soft phrases ("it's", "I'd say") and whenever lower case, they count only when followed
-by the end, punctuation, a line break, a word an article or pronoun cannot precede ("is",
-"or", "because", ...), or the option's own text ending there or at punctuation. So ``A red
-ball moves left`` is not option A (unless A's text is "red ball moves left"), and ``I think``
-is not option I. A letter not among the options' letters is unparsed with that reason.
+by the end, punctuation, a line break, Chinese text, a word an article or pronoun cannot
+precede ("is", "or", "because", ...), or the option's own text ending there or at
+punctuation. So ``A red ball moves left`` is not option A (unless A's text is "red ball moves
+left"), and ``I think`` is not option I. A letter not among the options' letters is unparsed
+with that reason.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -162,35 +176,46 @@ def _answer_region(text: str) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- letter tokens
 
-_SKIP = r"[\s*_`\"'“”‘’]*"
+_QUOTES = "\"'“”‘’「」『』"
+_SKIP = r"[\s*_`" + _QUOTES + "]*"
 _TOKEN = re.compile(
     _SKIP + r"(?:(?:answer|option|choice|letter)\b\s*[:#]?" + _SKIP + ")?"
-    r"(?:\(\s*([a-z])\s*\)|\[\s*([a-z])\s*\]|([a-z])(?![a-z0-9]|['’][a-z]|-\w|\.[a-z]))",
+    r"(?:\(\s*([a-z])\s*\)|\[\s*([a-z])\s*\]|\{\s*([a-z])\s*\}"
+    r"|([a-z])(?![a-z0-9]|['’][a-z]|-\w|\.[a-z]))",
     re.I,
 )
 _BARE = re.compile(
     _SKIP + r"(?:(?:answer|option|choice|letter)\b\s*[:#]?\s*)?"
-    r"(?:\(\s*[a-z]\s*\)|\[\s*[a-z]\s*\]|[a-z])[\s.,:;!?)*_`\"'“”‘’]*",
+    r"(?:\(\s*[a-z]\s*\)|\[\s*[a-z]\s*\]|\{\s*[a-z]\s*\}|[a-z])[\s.,:;!?)*_`。、" + _QUOTES
+    + "]*",
     re.I,
 )
+_LIST_MARK = re.compile(r"(?:[-+•]\s+|\*\s+|#{1,6}\s+|>\s*)*")  # "- ", "* ", "### ", "> "
 _WORD_LETTERS = frozenset("ai")
 _ANSWER_WORDS = frozenset(
     "is are and or because since seems appears fits matches describes".split()
 )
-_AFTER_LETTER_PUNCT = "\n.,:;)]}!?*\"'`“”‘’-–—/&"
+_AFTER_LETTER_PUNCT = "\r\n.,:;)]}!?*\"'`“”‘’-–—/&。、「」『』"
 _FIRST_WORD = re.compile(r"[a-z]+", re.I)
-_JOINER = re.compile(r"[\s*_]*(?:,\s*(?:(?:or|and)\b)?|/|&|\b(?:or|and|vs)\b\.?)\s*", re.I)
+_JOINER = re.compile(
+    r"[\s*_]*(?:,\s*(?:(?:or|and)\b)?|/|&|\b(?:or|and|vs)\b\.?|和|或者?|或是|还是|与|及|、)\s*",
+    re.I)
 _SEPARATOR = re.compile(r"[\s.:)\]\-–—*_]*")
-_NEGATED = re.compile(r"\s*(?:is|are)\s*(?:n['’]t|not|wrong|incorrect|false)\b", re.I)
+_NEGATED = re.compile(
+    r"\s*(?:(?:is|are)\s*(?:n['’]t|not|wrong|incorrect|false)\b|(?:是)?\s*(?:错|不|非))", re.I)
 _MENTION = re.compile(r"(?<![\w'’-])([A-Z])(?![A-Za-z0-9]|['’][A-Za-z]|-\w|\.[A-Za-z])")
 _MAX_JOINED = 26  # "A, B, C, ..." is read this far
 _LOOKAHEAD = 400  # characters read after a letter or phrase: bounds work on long outputs
-_TEXT_EDGE = " \t\n.,;:!?\"'`*_“”‘’"
-_SPACES = re.compile(r"\s+")
+_TEXT_EDGE = " \t\n.,;:!?\"'`*_“”‘’「」『』。、{}"
 
 
 def _norm_text(text: str) -> str:
-    return _SPACES.sub(" ", text.casefold()).strip(_TEXT_EDGE)
+    return " ".join(text.casefold().split()).strip(_TEXT_EDGE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _norm_option(text: str) -> str:
+    return _norm_text(text)
 
 
 def _standalone(raw: str, rest: str, options: Sequence[Option], strict: bool) -> bool:
@@ -198,12 +223,16 @@ def _standalone(raw: str, rest: str, options: Sequence[Option], strict: bool) ->
     if raw.lower() not in _WORD_LETTERS or (raw.isupper() and not strict):
         return True
     after = rest.lstrip(" \t")
-    if not after or after[0] in _AFTER_LETTER_PUNCT:
-        return True
+    if not after or after[0] in _AFTER_LETTER_PUNCT or _is_wide(after[0]):
+        return True  # the end, punctuation, or Chinese text: never the article "a"
     word = _FIRST_WORD.match(after)
     if word and word.group().lower() in _ANSWER_WORDS:
         return True
     return _starts_with_text(after, _text_of(raw.upper(), options))
+
+
+def _is_wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in "WF"
 
 
 def _text_of(letter: str, options: Sequence[Option]) -> str:
@@ -226,8 +255,8 @@ def _read_token(text: str, options: Sequence[Option], strict: bool) -> tuple[str
     m = _TOKEN.match(text)
     if not m:
         return None
-    raw, rest = m[1] or m[2] or m[3], text[m.end() :]
-    if (m[3] and not _standalone(raw, rest, options, strict)) or _NEGATED.match(rest):
+    raw, rest = m[1] or m[2] or m[3] or m[4], text[m.end() :]
+    if (m[4] and not _standalone(raw, rest, options, strict)) or _NEGATED.match(rest):
         return None
     return raw.upper(), rest
 
@@ -263,7 +292,7 @@ def _match_text(text: str, options: Sequence[Option]) -> frozenset[str]:
     norm = _norm_text(text)
     if not norm:
         return frozenset()
-    return frozenset(o.letter for o in options if _norm_text(o.text) == norm)
+    return frozenset(o.letter for o in options if _norm_option(o.text) == norm)
 
 
 # ---------------------------------------------------------------- rules
@@ -276,10 +305,29 @@ _LATEX_WRAPPER = re.compile(
 _LATEX_DEPTH = 8
 _LATEX_NOISE = re.compile(r"\$|\\[()\[\]]|\\[ ,;!]")
 _ANSWER_IS = re.compile(
-    r"\b(?:answer|option|choice)[\s*_]*(?:(?:is|would\s+be|should\s+be|will\s+be|must\s+be)"
-    r"\b\s*:?|:|=)|答案\s*(?:是|为|:)",
+    r"\b(?:answer|option|choice)[\s*_\"'“”‘’]*(?:(?:is|(?:would|should|will|must)"
+    r"(?:\s+(?:therefore|then|thus|also|probably|likely|definitely|clearly|certainly))?"
+    r"\s+be)\b\s*:?|:|=)"
+    r"|答案\s*(?:应该|应当|应|就|可能)?\s*(?:是|为|:)|答\s*:|选(?:择|定)?了?(?!项)|选项",
     re.I,
 )
+_ANSWER_LINE = re.compile(  # a line that is only a label: "### Answer", "**Final answer:**"
+    r"^[ \t>#*_]*(?:(?:final|correct|my)\s+)?answer[ \t\r*_:]*$", re.I | re.M
+)
+_HEDGE = re.compile(
+    r"\b(?:probably|most\s+likely|likely|perhaps|maybe|possibly|presumably|i\s+guess"
+    r"|my\s+(?:best\s+)?guess(?:\s+is)?\s*:?)(?![\w'’-])",
+    re.I,
+)
+_ADVERBS = re.compile(
+    r"(?:[\s,]*\b(?:clearly|probably|most\s+likely|likely|definitely|certainly|obviously"
+    r"|surely|indeed|actually|simply|undoubtedly|perhaps|maybe|possibly|presumably"
+    r"|apparently|evidently|really|then|therefore|thus|just|again|also)\b){0,3}",
+    re.I,
+)
+_NOT_AFTER = re.compile(r"[\s,]*(?:not|never)\b", re.I)
+_NEG_BEFORE = re.compile(r"\b(?:not|never|no)\b|n['’]t\b|[不没]", re.I)
+_CLAUSE_END = re.compile(r"[.,;:!?\n。]")
 _SOFT_PHRASE = re.compile(
     r"\b(?:it['’]?s|it\s+is|i\s+think|i\s+believe"
     r"|i(?:\s+would|['’]d|['’]ll|\s+will)?\s+(?:say|choose|pick|select|go\s+with))\b",
@@ -288,7 +336,7 @@ _SOFT_PHRASE = re.compile(
 _IS_CORRECT = re.compile(
     r"(?<![\w'’-])\(?([A-Z])\)?\s+(?i:is\s+(?:the\s+)?(?:correct|right|best|most\s+likely)\b)"
 )
-_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|。")
 _NEXT_LINE = re.compile(rf"\s*([^\n]{{0,{_LOOKAHEAD}}})")  # the line after a phrase, bounded
 
 
@@ -346,30 +394,74 @@ def _rule_final(region: str, options: Sequence[Option]) -> Extraction | None:
 
 
 def _phrase_letters(region: str, pattern: re.Pattern, options: Sequence[Option]) -> set[str]:
+    """Letters named right after each match of a cue ("the answer is", "选", "probably"),
+    skipping adverbs ("clearly", "most likely") and a label line ("**Answer:**" then the
+    next line); a negated cue ("not", "I don't think it's", "不选") names nothing."""
     letters: set[str] = set()
     for m in pattern.finditer(region):
-        line = _NEXT_LINE.match(region, m.end())[1]
-        strict = pattern is _SOFT_PHRASE or m.group().rstrip()[-1:] in ":="
+        pos = _ADVERBS.match(region, m.end()).end()
+        if _negated_before(region, m.start()) or _NOT_AFTER.match(region, pos):
+            continue
+        line = _line_after(region, pos)
+        strict = pattern is not _ANSWER_IS or m.group().rstrip()[-1:] in ":="
         found = _read_choice(line, options, strict) or _match_text(line, options)
-        sentence = _SENTENCE_END.split(line, 1)[0]
-        letters |= found or _match_text(sentence, options)
+        end = _SENTENCE_END.search(line)
+        letters |= found or (_match_text(line[: end.start()], options) if end else found)
     return letters
+
+
+def _negated_before(region: str, start: int) -> bool:
+    """A negation earlier in the cue's clause: "I don't think it's B", "不选C"."""
+    clause_start = max((m.end() for m in _CLAUSE_END.finditer(region, max(0, start - 80),
+                                                                start)), default=0)
+    return bool(_NEG_BEFORE.search(region, max(clause_start, start - 80), start))
+
+
+def _line_after(region: str, pos: int) -> str:
+    """The rest of the line after a cue; the next line when only markdown is left."""
+    m = _NEXT_LINE.match(region, pos)
+    if m[1].strip(" \t*_#`:") or m.end() >= len(region):
+        return m[1]
+    return _NEXT_LINE.match(region, m.end())[1]
 
 
 def _rule_answer_is(region: str, options: Sequence[Option]) -> Extraction | None:
     letters = _phrase_letters(region, _ANSWER_IS, options)
+    letters |= _phrase_letters(region, _ANSWER_LINE, options)
     letters |= _phrase_letters(region, _SOFT_PHRASE, options)
     letters |= {m[1] for m in _IS_CORRECT.finditer(region)}
+    hedged = _phrase_letters(region, _HEDGE, options)
+    if hedged and not letters:  # "Probably B" alone: no other option may be mentioned
+        hedged |= _mentioned(region, options)
+    letters |= hedged
     return _decide(frozenset(letters), "answer_is", options) if letters else None
 
 
 def _rule_leading(region: str, options: Sequence[Option]) -> Extraction | None:
-    letters = _read_choice(region, options, strict=True)
+    body = region[_LIST_MARK.match(region).end() :]
+    letters = _read_choice(body, options, strict=True)
     if not letters:
         return None
-    letters |= _mentioned(region, options)
-    method = "bare" if _BARE.fullmatch(region) else "leading"
+    letters |= _mentioned(_without_option_text(body, options), options)
+    method = "bare" if _BARE.fullmatch(body) else "leading"
     return _decide(letters, method, options)
+
+
+def _without_option_text(body: str, options: Sequence[Option]) -> str:
+    """The output without the option text that follows its leading letter (its own, or
+    another option's), so that a capital letter inside that text ("C. it stays at point A")
+    is not read as a mention of another option."""
+    m = _TOKEN.match(body)
+    letter = (m[1] or m[2] or m[3] or m[4]).upper()
+    rest = body[m.end() :]
+    texts = sorted(options, key=lambda o: (o.letter != letter, -len(o.text)))
+    for option in texts:
+        words = _norm_text(option.text).split()
+        own = words and re.compile(r"[\s.:)\]\-–—*_`]*" + r"[\s*_`]+".join(
+            map(re.escape, words)) + r"(?![^\W_])", re.I).match(rest)
+        if own:
+            return body[: m.end()] + rest[own.end() :]
+    return body
 
 
 def _rule_option_text(region: str, options: Sequence[Option]) -> Extraction | None:
@@ -399,6 +491,40 @@ def _decide(letters: frozenset[str], method: str, options: Sequence[Option]) -> 
     return Extraction(letter, method)
 
 
+_INSTRUCTION_ECHO = re.compile(re.escape(INSTRUCTION).replace("'", "['’]"), re.I)
+
+
+def _after_echo(region: str, options: Sequence[Option]) -> str:
+    """What follows an echoed prompt (the instruction line, or every option listed in
+    order, one per line), when anything does; else the region unchanged."""
+    ends = [m.end() for m in _INSTRUCTION_ECHO.finditer(region)]
+    ends.append(_options_block_end(region, options))
+    rest = region[max(ends) :].strip()
+    return rest if max(ends) and rest else region
+
+
+def _options_block_end(region: str, options: Sequence[Option]) -> int:
+    """End of the last run of lines that lists every option in order ("A. red" ...)."""
+    end, expected, pos = 0, 0, 0
+    for line in region.splitlines(keepends=True):
+        pos += len(line)
+        if not line.strip():
+            continue
+        m = _OPTION_PREFIX.fullmatch(line.strip(" \t\r\n*_-"))
+        if m and _is_option(m, options[expected]):
+            expected += 1
+        else:
+            expected = 1 if m and _is_option(m, options[0]) else 0
+        if expected == len(options):
+            end, expected = pos, 0
+    return end
+
+
+def _is_option(m: re.Match, option: Option) -> bool:
+    return (m[1] or m[2]).upper() == option.letter and _norm_text(m[3]) == _norm_text(
+        option.text)
+
+
 def _mentioned(region: str, options: Sequence[Option]) -> frozenset[str]:
     """Upper-case option letters standing alone anywhere ("unlike B", "\nC. green")."""
     valid = {o.letter for o in options}
@@ -424,6 +550,7 @@ def extract_letter(text: str, options: Sequence[Option]) -> Extraction:
     region, empty_reason = _answer_region(_clean(text or ""))
     if not region:
         return _unparsed(empty_reason)
+    region = _after_echo(region, options)
     for rule in _RULES:
         result = rule(region, options)
         if result is not None:

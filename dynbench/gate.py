@@ -3,40 +3,44 @@
 Pure functions over summaries (the report's ``"dynbench"`` section) and case-record lists,
 with no pytest imports, so the plugin, the command line and the tests share them.
 
-Only the cases both runs scored are compared ("paired"); each task gets a paired test:
-
-* QA (correct / wrong per case): exact McNemar test, i.e. a two-sided binomial test with
-  p = 1/2 on the discordant pairs (broken = right before, wrong now; fixed = the reverse),
-  in exact integer arithmetic up to ``EXACT_BINOMIAL_MAX_N`` pairs.
-* Masks (J&F per case): paired sign-flip permutation test on the per-case differences, with
-  the statistic |sum of differences|; exact enumeration of all 2^n sign patterns when at most
-  ``EXACT_MAX_N`` cases differ, else ``PERMUTATIONS`` random patterns from a fixed seed with
-  p = (1 + hits) / (1 + permutations).
+Only the cases both runs scored are compared ("paired"). Dyn-Bench asks several questions
+per video and answers about one video are correlated, so each task is tested by video: per
+video c, D_c = Σ over its paired cases of (current - baseline) (correct 1 / wrong 0, or
+J&F; errors 0), and a two-sided sign-flip test on the D_c (``stats.sign_flip_test``: exact
+over 2^k sign patterns for k <= 16 videos with D_c != 0, else 10,000 seeded random
+patterns). With one case per video that is the exact McNemar test (QA) and the paired
+sign-flip test (masks) on cases.
 
 A task *regresses* when its paired score drops by more than ``max_drop`` points AND the test
-is significant (p < ``alpha``). No multiple-testing correction is applied across the (at most
-six) tasks: the ``max_drop`` threshold is what keeps noise from failing a build.
+is significant (p < ``alpha``). A task with too few paired cases or videos to ever be
+significant is ``insufficient``, never ``ok``. No multiple-testing correction is applied
+across the (at most six) tasks: the ``max_drop`` threshold keeps noise from failing a build.
+
+The gate refuses (exit 4) to compare what cannot be compared (different scoring settings or
+data, unless forced) and a baseline that measured nothing (missing or non-finite scores, no
+scored case, every case errored, a task whose paired baseline cases all errored): such a
+baseline would turn any run into an "improvement".
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dynbench import runfolder
+from dynbench import runfolder, stats
+from dynbench.records import case_value, is_scored, video_of
 from dynbench.runfolder import Run
 from dynbench.tasks import DIMENSION_TITLES, DIMENSIONS, TASK_ORDER, TASKS
 
 DEFAULT_MAX_DROP = 2.0
 DEFAULT_ALPHA = 0.05
-PERMUTATIONS = 10_000
-EXACT_MAX_N = 16
-EXACT_BINOMIAL_MAX_N = 1000
-SEED = 0
+MIN_PAIRED_CASES = 10  # fewer paired cases in a task: "insufficient"
+DELTA_TOL = 1e-9  # points: a drop of exactly --max-drop is not "larger" despite rounding
 SCORING_KEYS = ("protocol", "jf_mode", "bound_th", "max_frames", "qa_mode")
 EXIT_GATE = 10  # regression or floor violation, no case errored
 EXIT_USAGE = 4  # pytest's usage-error code: the runs cannot be compared
@@ -53,9 +57,14 @@ class GateUsageError(ValueError):
 def load_run(path: str | Path, *, samples: bool = True) -> Run:
     """:func:`dynbench.runfolder.load_run`; an unreadable run is a gate usage error."""
     try:
-        return runfolder.load_run(path, samples=samples)
+        run = runfolder.load_run(path, samples=samples)
     except runfolder.RunFolderError as exc:
         raise GateUsageError(str(exc)) from None
+    for number, record in enumerate(run.records, 1):
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            raise GateUsageError(f"{run.folder / runfolder.SAMPLES}: record {number} is not a "
+                                 "case record (no 'id')")
+    return run
 
 
 # --- options -----------------------------------------------------------------------------
@@ -77,6 +86,7 @@ class GateSetup:
     max_drop: float = DEFAULT_MAX_DROP
     alpha: float = DEFAULT_ALPHA
     force: bool = False
+    allow_missing: bool = False  # a floor on a score the run did not measure passes
 
 
 def _floor_kind(name: str) -> str:
@@ -112,7 +122,8 @@ def parse_floors(items: str | list[str] | tuple[str, ...] | None) -> tuple[Floor
 
 
 def make_setup(*, baseline: str | None, fail_under, max_drop: float | None,
-               alpha: float | None, force: bool, cwd: Path) -> GateSetup | None:
+               alpha: float | None, force: bool, cwd: Path,
+               allow_missing: bool = False) -> GateSetup | None:
     """The gate's options, validated; ``None`` when no gate was asked for."""
     floors = parse_floors(fail_under)
     max_drop = DEFAULT_MAX_DROP if max_drop is None else float(max_drop)
@@ -127,7 +138,7 @@ def make_setup(*, baseline: str | None, fail_under, max_drop: float | None,
     if baseline is not None:
         path = Path(baseline).expanduser()
         run = load_run(path if path.is_absolute() else cwd / path)
-    return GateSetup(run, floors, max_drop, alpha, force)
+    return GateSetup(run, floors, max_drop, alpha, bool(force), bool(allow_missing))
 
 
 # --- comparability -----------------------------------------------------------------------
@@ -159,7 +170,8 @@ def hash_problems(current: list[dict], baseline: list[dict]) -> list[str]:
 
 
 def comparability_problems(summary: dict, records: list[dict], baseline: Run) -> list[str]:
-    """Every reason the two runs' scores cannot be compared; empty when they can."""
+    """Every reason the two runs' scores cannot be compared; empty when they can.
+    ``--baseline-force`` turns these into warnings."""
     problems = settings_problems(summary.get("settings", {}), baseline.summary.get("settings",
                                                                                    {}))
     problems += hash_problems(records, baseline.records)
@@ -168,11 +180,62 @@ def comparability_problems(summary: dict, records: list[dict], baseline: Run) ->
     return problems
 
 
+def _examples(ids: list[str]) -> str:
+    return ", ".join(sorted(ids)[:3]) + (", ..." if len(ids) > 3 else "")
+
+
+def score_problems(records: list[dict], who: str) -> list[str]:
+    """Scored cases whose score is missing or not a finite number in range (a NaN J&F, a
+    hand-edited file): compared as numbers they would make any drop read as a gain."""
+    bad = [r["id"] for r in records if is_scored(r) and r.get("status") != "error"
+           and not _valid_score(r)]
+    dupes = _duplicates([r["id"] for r in records])
+    problems = [f"{who} has {len(bad)} case(s) with a missing or non-finite score "
+                f"(e.g. {_examples(bad)})"] if bad else []
+    if dupes:
+        problems.append(f"{who} lists {len(dupes)} case id(s) more than once "
+                        f"(e.g. {_examples(dupes)})")
+    return problems
+
+
+def _valid_score(record: dict) -> bool:
+    if TASKS[record["task"]].kind == "qa":
+        return isinstance(record.get("correct"), (bool, np.bool_))
+    jf = record.get("jf")
+    return isinstance(jf, numbers.Real) and not isinstance(jf, (bool, np.bool_)) and \
+        0.0 <= jf <= 1.0
+
+
+def _duplicates(ids: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return sorted({i for i in ids if i in seen or seen.add(i)})
+
+
+def baseline_problems(baseline: Run) -> list[str]:
+    """Why the baseline measured nothing usable; never overridden by ``--baseline-force``."""
+    scored = [r for r in baseline.records if is_scored(r)]
+    problems = score_problems(baseline.records, "the baseline")
+    if not scored:
+        n_a = sum(r.get("status") == "n/a" for r in baseline.records)
+        problems.append(f"the baseline scored no case ({len(baseline.records)} records, "
+                        f"{n_a} not applicable)")
+    elif all(r.get("status") == "error" for r in scored):
+        first = next((r.get("error") for r in scored if r.get("error")), "no message")
+        problems.append(f"the baseline errored on every case it scored ({len(scored)}; "
+                        f"e.g. {str(first)[:120]!r})")
+    return problems
+
+
 def preflight(setup: GateSetup | None, settings: dict) -> None:
-    """Refuse mismatched scoring settings before the run starts, not hours later."""
-    if setup is None or setup.baseline is None or setup.force:
+    """Refuse an unusable baseline or mismatched scoring settings before the run starts,
+    not hours later."""
+    if setup is None or setup.baseline is None:
         return
-    problems = settings_problems(settings, setup.baseline.summary.get("settings", {}))
+    problems = baseline_problems(setup.baseline)
+    if problems:
+        raise GateUsageError(unusable_message(setup.baseline.folder, problems))
+    problems = [] if setup.force else settings_problems(
+        settings, setup.baseline.summary.get("settings", {}))
     if problems:
         raise GateUsageError(refusal_message(setup.baseline.folder, problems))
 
@@ -182,100 +245,95 @@ def refusal_message(folder: Path, problems: list[str]) -> str:
             f"{'; '.join(problems)}. Pass --baseline-force to compare anyway.")
 
 
-# --- statistics --------------------------------------------------------------------------
+def unusable_message(folder: Path, problems: list[str]) -> str:
+    return (f"refusing baseline {folder}: {'; '.join(problems)}. It would make any run look "
+            "like an improvement; use a clean run (exit 0) as the baseline.")
 
 
-def mcnemar_exact(broken: int, fixed: int) -> float:
-    """Two-sided exact McNemar p: binomial(n = broken + fixed, 1/2) tail, doubled."""
-    n = broken + fixed
-    if n == 0:
-        return 1.0
-    if n > EXACT_BINOMIAL_MAX_N:  # big-integer sums get slow; scipy's cdf is accurate here
-        from scipy.stats import binom
-
-        return float(min(1.0, 2.0 * binom.cdf(min(broken, fixed), n, 0.5)))
-    tail = sum(math.comb(n, i) for i in range(min(broken, fixed) + 1))
-    return min(1.0, 2 * tail / 2**n)  # exact integer arithmetic, one rounding
+# --- pairing and testing -----------------------------------------------------------------
 
 
-def sign_flip_p(diffs: list[float], *, permutations: int = PERMUTATIONS, seed: int = SEED,
-                exact_max: int = EXACT_MAX_N) -> tuple[float, str]:
-    """Two-sided paired sign-flip test of mean(diffs) == 0; returns (p, method)."""
-    d = np.asarray([x for x in diffs if x != 0.0], dtype=float)
-    if len(d) == 0:
-        return 1.0, "exact"
-    observed = abs(float(d.sum())) - 1e-9 * max(1.0, float(np.abs(d).sum()))  # float ties
-    if len(d) <= exact_max:
-        bits = (np.arange(2 ** len(d))[:, None] >> np.arange(len(d))) & 1
-        sums = (1 - 2 * bits) @ d
-        return float(np.mean(np.abs(sums) >= observed)), "exact"
-    rng = np.random.default_rng(seed)
-    hits, done = 0, 0
-    while done < permutations:
-        chunk = min(1000, permutations - done)
-        signs = rng.integers(0, 2, size=(chunk, len(d)), dtype=np.int8) * 2 - 1
-        hits += int(np.count_nonzero(np.abs(signs @ d) >= observed))
-        done += chunk
-    return (1 + hits) / (1 + permutations), f"monte-carlo ({permutations})"
+@dataclass(frozen=True)
+class Pair:
+    """One case both runs scored: its video and its value in each run."""
+
+    id: str
+    video: str
+    baseline: float
+    current: float
+    baseline_error: bool
 
 
-# --- comparison --------------------------------------------------------------------------
-
-
-def _scored(record: dict) -> bool:
-    return (record.get("task") in TASKS and record.get("status") not in ("n/a", "skipped")
-            and not record.get("file_problem"))
-
-
-def case_value(record: dict) -> float:
-    """What a case scores, as the task score counts it (errors: wrong / 0)."""
-    if TASKS[record["task"]].kind == "qa":
-        return 1.0 if record.get("correct") else 0.0
-    return float(record.get("jf") or 0.0)
-
-
-def paired_values(current: list[dict], baseline: list[dict]) -> dict[str, list[tuple]]:
-    """task -> [(baseline value, current value)] over cases both runs scored, by id."""
-    base = {r["id"]: r for r in baseline if _scored(r)}
-    pairs: dict[str, list[tuple]] = {}
+def paired_values(current: list[dict], baseline: list[dict]) -> dict[str, list[Pair]]:
+    """task -> the cases both runs scored, by id, in id order."""
+    base = {r["id"]: r for r in baseline if is_scored(r)}
+    pairs: dict[str, list[Pair]] = {}
     for r in sorted(current, key=lambda r: r["id"]):
-        if _scored(r) and r["id"] in base:
-            pairs.setdefault(r["task"], []).append((case_value(base[r["id"]]), case_value(r)))
+        b = base.get(r["id"])
+        if b is not None and is_scored(r) and b["task"] == r["task"]:
+            pairs.setdefault(r["task"], []).append(Pair(
+                r["id"], video_of(r), case_value(b), case_value(r),
+                b.get("status") == "error"))
     return pairs
 
 
-def verdict(delta: float, p: float, n: int, max_drop: float, alpha: float) -> str:
+def video_differences(pairs: list[Pair]) -> dict[str, float]:
+    """D_c per video c (sorted by video): Σ (current - baseline), computed exactly and
+    rounded once (``fsum`` of the values and the negated baseline values)."""
+    by_video: dict[str, list[float]] = {}
+    for p in pairs:
+        by_video.setdefault(p.video, []).extend((p.current, -p.baseline))
+    return {v: math.fsum(by_video[v]) for v in sorted(by_video)}
+
+
+def smallest_p(videos: int) -> float:
+    """The smallest p-value the test can give with this many videos (all of them moved the
+    same way): 2 / 2^C when enumerated exactly, 1 / (1 + flips) otherwise."""
+    if videos <= stats.EXACT_MAX:
+        return 2.0 / 2**videos if videos else 1.0
+    return 1.0 / (1 + stats.FLIPS)
+
+
+def insufficient_reason(n_cases: int, videos: int, alpha: float) -> str | None:
+    """Why a task cannot be tested; ``None`` when it can."""
+    if n_cases < MIN_PAIRED_CASES:
+        return f"{n_cases} paired case(s), fewer than {MIN_PAIRED_CASES}"
+    if smallest_p(videos) >= alpha:
+        return (f"{videos} paired video(s): even if every one moved the same way, p would be "
+                f"{smallest_p(videos):.3g} >= alpha {alpha:g}")
+    return None
+
+
+def verdict(delta: float, p: float, n: int, max_drop: float, alpha: float,
+            testable: bool = True) -> str:
     if n == 0:
         return "n/a"
-    if abs(delta) <= max_drop:
+    if not testable:
+        return "insufficient"
+    if abs(delta) <= max_drop + DELTA_TOL:
         return "ok"
     if p >= alpha:
         return "not significant"
     return "regression" if delta < 0 else "improved"
 
 
-def compare_task(task: str, pairs: list[tuple], max_drop: float, alpha: float) -> dict:
-    """Paired scores, delta (points), test and verdict of one task."""
+def compare_task(task: str, pairs: list[Pair], max_drop: float, alpha: float) -> dict:
+    """Paired scores, delta (points), the by-video test and the verdict of one task."""
     n = len(pairs)
-    base = 100.0 * math.fsum(b for b, _ in pairs) / n if n else None
-    cur = 100.0 * math.fsum(c for _, c in pairs) / n if n else None
-    delta = round(cur - base, 9) if n else 0.0  # a drop of exactly max_drop is not "larger"
-    row: dict[str, Any] = {"metric": TASKS[task].metric, "n_paired": n}
+    diffs = video_differences(pairs)
+    test = stats.sign_flip_test(list(diffs.values()))
+    base = 100.0 * math.fsum(p.baseline for p in pairs) / n if n else None
+    cur = 100.0 * math.fsum(p.current for p in pairs) / n if n else None
+    delta = cur - base if n else 0.0
+    why = insufficient_reason(n, len(diffs), alpha)
+    row: dict[str, Any] = {"metric": TASKS[task].metric, "n_paired": n,
+                           "videos_paired": len(diffs), "videos_changed": test.nonzero}
     if TASKS[task].kind == "qa":
-        broken = sum(b > c for b, c in pairs)
-        fixed = sum(c > b for b, c in pairs)
-        p, test = mcnemar_exact(broken, fixed), "mcnemar-exact"
-        row.update(broken=broken, fixed=fixed)
-    else:
-        p, method = sign_flip_p([c - b for b, c in pairs])
-        test = f"sign-flip {method}"
-    return {**row, "baseline": _round(base), "current": _round(cur), "delta": _round(delta),
-            "p_value": round(p, 6), "test": test,
-            "verdict": verdict(delta, p, n, max_drop, alpha)}
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)
+        row.update(broken=sum(p.baseline > p.current for p in pairs),
+                   fixed=sum(p.current > p.baseline for p in pairs))
+    return {**row, "baseline": base, "current": cur, "delta": delta, "p_value": test.p,
+            "test": f"video sign-flip {test.method}", "insufficient": why,
+            "verdict": verdict(delta, test.p, n, max_drop, alpha, testable=why is None)}
 
 
 def compare_runs(summary: dict, records: list[dict], baseline: Run, max_drop: float,
@@ -290,13 +348,39 @@ def compare_runs(summary: dict, records: list[dict], baseline: Run, max_drop: fl
                       "only_current": len(cur_ids - base_ids),
                       "only_baseline": len(base_ids - cur_ids)},
             "not_compared": sorted({*summary.get("tasks", {}),
-                                    *baseline.summary.get("tasks", {})} - set(tasks))}
+                                    *baseline.summary.get("tasks", {})} - set(tasks)),
+            "notes": _baseline_error_notes(pairs), "problems": pairing_problems(pairs, tasks)}
+
+
+def _baseline_error_notes(pairs: dict[str, list[Pair]]) -> list[str]:
+    notes = []
+    for task, rows in pairs.items():
+        errored = sum(p.baseline_error for p in rows)
+        if errored and errored < len(rows):
+            notes.append(f"the baseline errored on {errored} of {len(rows)} paired {task} "
+                         "case(s), scored 0 there: a gain on them may only be a fixed error")
+    return notes
+
+
+def pairing_problems(pairs: dict[str, list[Pair]], tasks: dict[str, dict]) -> list[str]:
+    """Reasons the paired comparison says nothing (never overridden by --baseline-force)."""
+    problems = [f"the baseline errored on all {len(rows)} paired {task} case(s)"
+                for task, rows in pairs.items() if rows and all(p.baseline_error for p in rows)]
+    if not pairs:
+        problems.append("no case was scored by both runs")
+    elif all(row["insufficient"] for row in tasks.values()):
+        problems.append("no task has enough paired cases to test ("
+                        + "; ".join(f"{t}: {row['insufficient']}" for t, row in tasks.items())
+                        + f"); the gate needs at least {MIN_PAIRED_CASES} paired cases in "
+                          "enough videos per task")
+    return problems
 
 
 def _dimension_deltas(tasks: dict[str, dict]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for dim in DIMENSIONS:
-        row: dict[str, Any] = {"title": DIMENSION_TITLES[dim]}
+        row: dict[str, Any] = {"title": DIMENSION_TITLES[dim],
+                               "combined": "not combined: one row per task (qa, mask)"}
         for name, task in TASKS.items():
             if task.dimension == dim:
                 t = tasks.get(name)
@@ -309,19 +393,22 @@ def _dimension_deltas(tasks: dict[str, dict]) -> dict[str, dict]:
 def _overall_delta(tasks: dict[str, dict]) -> dict:
     """Mean of the paired task scores, as the overall score is a mean of task scores."""
     entered = [t for t, row in tasks.items() if row["n_paired"]]
+    combined = "unweighted mean of the paired task scores; no test of its own"
     if not entered:
-        return {"baseline": None, "current": None, "delta": None, "entered": []}
+        return {"baseline": None, "current": None, "delta": None, "entered": [],
+                "combined": combined}
     base = math.fsum(tasks[t]["baseline"] for t in entered) / len(entered)
     cur = math.fsum(tasks[t]["current"] for t in entered) / len(entered)
-    return {"baseline": _round(base), "current": _round(cur), "delta": _round(cur - base),
-            "entered": entered}
+    return {"baseline": base, "current": cur, "delta": cur - base, "entered": entered,
+            "combined": combined}
 
 
 # --- floors ------------------------------------------------------------------------------
 
 
 def _floor_row(floor: Floor, task: str | None, score: float | None) -> dict:
-    state = "not measured" if score is None else ("ok" if score >= floor.score else "below")
+    state = "not measured" if score is None else (
+        "ok" if score >= floor.score - DELTA_TOL else "below")
     return {"name": floor.name, "kind": floor.kind, "task": task, "score": score,
             "floor": floor.score, "verdict": state}
 
@@ -329,7 +416,8 @@ def _floor_row(floor: Floor, task: str | None, score: float | None) -> dict:
 def check_floors(summary: dict, floors: tuple[Floor, ...]) -> list[dict]:
     """One row per checked score. A dimension floor applies to each of its available scores
     (QA accuracy and mask J&F separately: they are different metrics, a mean would let one
-    hide the other). A floor on a score the run did not measure is reported, not failed."""
+    hide the other). A floor on a score the run did not measure is "not measured" (it fails
+    the gate unless ``--allow-missing``)."""
     tasks = summary.get("tasks", {})
     rows = []
     for floor in floors:
@@ -351,23 +439,51 @@ def check_floors(summary: dict, floors: tuple[Floor, ...]) -> list[dict]:
 def evaluate(setup: GateSetup, summary: dict, records: list[dict]) -> dict:
     """The gate's verdict: ``status`` is pass, fail or refused (with the reasons)."""
     result: dict[str, Any] = {"max_drop": setup.max_drop, "alpha": setup.alpha,
-                              "forced": setup.force, "baseline": None, "warnings": [],
-                              "regressions": [], "floors": check_floors(summary, setup.floors)}
+                              "forced": setup.force, "allow_missing": setup.allow_missing,
+                              "min_paired_cases": MIN_PAIRED_CASES, "baseline": None,
+                              "warnings": [], "notes": [], "regressions": [],
+                              "insufficient": [], "floors": check_floors(summary, setup.floors)}
     if setup.baseline is not None:
-        result["baseline"] = _baseline_facts(setup.baseline)
-        problems = comparability_problems(summary, records, setup.baseline)
-        if problems and not setup.force:
-            return {**result, "status": "refused", "problems": problems,
-                    "message": refusal_message(setup.baseline.folder, problems)}
-        result["warnings"] = problems
+        refused = _refusal(setup, summary, records)
+        if refused is not None:
+            return {**result, **refused, "status": "refused"}
+        result["warnings"] = comparability_problems(summary, records, setup.baseline)
         result.update(compare_runs(summary, records, setup.baseline, setup.max_drop,
                                    setup.alpha))
-        result["regressions"] = [t for t, row in result["tasks"].items()
-                                 if row["verdict"] == "regression"]
+        result["baseline"] = _baseline_facts(setup.baseline)
+        if result["problems"]:
+            return {**result, "status": "refused",
+                    "message": unusable_message(setup.baseline.folder, result["problems"])}
+        result["regressions"] = _with_verdict(result["tasks"], "regression")
+        result["insufficient"] = _with_verdict(result["tasks"], "insufficient")
     result["floor_violations"] = [_floor_label(r) for r in result["floors"]
-                                  if r["verdict"] == "below"]
+                                  if _floor_fails(r, setup.allow_missing)]
     failed = result["regressions"] or result["floor_violations"]
     return {**result, "status": "fail" if failed else "pass"}
+
+
+def _refusal(setup: GateSetup, summary: dict, records: list[dict]) -> dict | None:
+    """The refusal fields when the runs cannot be compared at all, else ``None``."""
+    baseline = setup.baseline
+    facts = {"baseline": _baseline_facts(baseline)}
+    unusable = baseline_problems(baseline) + score_problems(records, "this run")
+    if unusable:
+        return {**facts, "problems": unusable,
+                "message": unusable_message(baseline.folder, unusable)}
+    problems = comparability_problems(summary, records, baseline)
+    if problems and not setup.force:
+        return {**facts, "problems": problems,
+                "message": refusal_message(baseline.folder, problems)}
+    return None
+
+
+def _with_verdict(tasks: dict[str, dict], verdict_name: str) -> list[str]:
+    return [t for t, row in tasks.items() if row["verdict"] == verdict_name]
+
+
+def _floor_fails(row: dict, allow_missing: bool) -> bool:
+    return row["verdict"] == "below" or (row["verdict"] == "not measured" and
+                                         not allow_missing)
 
 
 def _baseline_facts(run: Run) -> dict:
@@ -379,6 +495,8 @@ def _baseline_facts(run: Run) -> dict:
 
 def _floor_label(row: dict) -> str:
     where = row["name"] if row["task"] in (None, row["name"]) else f"{row['name']}:{row['task']}"
+    if row["verdict"] == "not measured":
+        return f"{where} not measured"
     return f"{where}<{row['floor']:g}"
 
 
@@ -404,11 +522,13 @@ def _num(x: float | None, signed: bool = False) -> str:
 
 def _task_lines(tasks: dict[str, dict]) -> list[str]:
     lines = [f"{'task':<11} {'baseline':>8} {'current':>8} {'delta':>7} {'n':>5} "
-             f"{'p-value':>8}  {'test':<26} verdict"]
+             f"{'videos':>6} {'p-value':>8}  {'test':<36} verdict"]
     for name, t in tasks.items():
         lines.append(f"{name:<11} {_num(t['baseline']):>8} {_num(t['current']):>8} "
-                     f"{_num(t['delta'], True):>7} {t['n_paired']:>5} {t['p_value']:>8.4f}  "
-                     f"{t['test']:<26} {t['verdict']}")
+                     f"{_num(t['delta'], True):>7} {t['n_paired']:>5} {t['videos_paired']:>6} "
+                     f"{t['p_value']:>8.4f}  {t['test']:<36} {t['verdict']}")
+        if t.get("insufficient"):
+            lines.append(f"{'':<11} insufficient: {t['insufficient']}")
     return lines
 
 
@@ -435,8 +555,9 @@ def render_verdict(result: dict) -> list[str]:
     if result.get("baseline"):
         lines.append(f"baseline: {result['baseline']['path']} ({result['baseline']['model']}); "
                      f"max drop {result['max_drop']:g} points, alpha {result['alpha']:g}; "
-                     f"{result['cases']['paired']} paired cases")
+                     f"{result['cases']['paired']} paired cases; tests by video")
         lines += [f"warning (--baseline-force): {w}" for w in result["warnings"]]
+        lines += [f"note: {n}" for n in result.get("notes", [])]
         lines += _task_lines(result["tasks"]) + _dimension_lines(result)
         if result["not_compared"]:
             lines.append(f"not compared (no paired cases): {', '.join(result['not_compared'])}")
@@ -451,9 +572,16 @@ def render_verdict(result: dict) -> list[str]:
 
 def status_line(result: dict) -> str:
     """One line: PASS, or FAIL with the regressions and floor violations."""
+    untested = result.get("insufficient") or []
     if result["status"] == "pass":
-        return "GATE: PASS"
+        return "GATE: PASS" + (f" (not tested, insufficient: {', '.join(untested)})"
+                               if untested else "")
     why = [f"regression in {', '.join(result['regressions'])}"] if result["regressions"] else []
-    if result["floor_violations"]:
-        why.append(f"below floor: {', '.join(result['floor_violations'])}")
+    below = [v for v in result["floor_violations"] if not v.endswith("not measured")]
+    missing = [v for v in result["floor_violations"] if v.endswith("not measured")]
+    if below:
+        why.append(f"below floor: {', '.join(below)}")
+    if missing:
+        why.append(f"floor on a score not measured: {', '.join(missing)} "
+                   "(--allow-missing accepts that)")
     return f"GATE: FAIL ({'; '.join(why)}); exit code {EXIT_GATE} unless cases errored (1)"

@@ -284,6 +284,8 @@ def register(sub) -> None:
                    help="gate: absolute floors, e.g. cameraqa=40,overall=30")
     m.add_argument("--baseline-force", action="store_true", help="gate: compare even when "
                    "data or scoring settings differ")
+    m.add_argument("--allow-missing", action="store_true", help="gate: a --fail-under floor "
+                   "on a score the run did not measure passes (default: it fails)")
     m.set_defaults(func=cmd_merge)
 
 
@@ -317,7 +319,8 @@ def merge(args: argparse.Namespace) -> int:
 
     setup = gate.make_setup(baseline=args.baseline, fail_under=args.fail_under,
                             max_drop=args.max_drop, alpha=args.alpha,
-                            force=args.baseline_force, cwd=Path.cwd())
+                            force=args.baseline_force, cwd=Path.cwd(),
+                            allow_missing=args.allow_missing)
     shards, warnings = read_shards([Path(d).expanduser() for d in args.shard_dirs])
     check_joinable(shards)
     gate.preflight(setup, shards[0].run.summary.get("settings", {}))

@@ -128,6 +128,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "floors for tasks, dimensions or overall, e.g. cameraqa=40,inter_object=35,overall=30")
     add("baseline-force", action="store_true", help="gate: compare even when the data or "
         "the scoring settings differ from the baseline's")
+    add("allow-missing", action="store_true", help="gate: a --fail-under floor on a score "
+        "the run did not measure passes (default: it fails)")
 
 
 def _state(config: pytest.Config) -> DynBench:
@@ -184,7 +186,8 @@ def _gate_setup(config: pytest.Config, state: DynBench) -> gate.GateSetup | None
     try:
         setup = gate.make_setup(baseline=opt("baseline"), fail_under=opt("fail_under"),
                                 max_drop=opt("max_drop"), alpha=opt("alpha"),
-                                force=opt("baseline_force"), cwd=config.invocation_params.dir)
+                                force=opt("baseline_force"), cwd=config.invocation_params.dir,
+                                allow_missing=opt("allow_missing"))
         gate.preflight(setup, state.settings_dict())
     except gate.GateUsageError as exc:
         raise pytest.UsageError(f"dynbench: {exc}") from None

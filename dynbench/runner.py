@@ -51,7 +51,8 @@ class RunSettings:
 
 def base_record(case: Case) -> dict[str, Any]:
     return {"id": case.id, "task": case.task, "dimension": case.dimension, "kind": case.kind,
-            "source": case.source, "scene": case.scene, "status": "ok", "error": None,
+            "source": case.source, "scene": case.scene, "video": case.scene_key,
+            "status": "ok", "error": None,
             "notes": [], "file_problem": case.index is None and case.obj is None}
 
 

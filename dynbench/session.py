@@ -24,6 +24,7 @@ from dynbench.data import DATA_ENV, Case, DataError, Dataset, read_dataset, reso
 from dynbench.loadcheck import LoadFailed, LoadFailure, explain, preflight, preflight_spec
 from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
 from dynbench.notices import Notices, warn
+from dynbench.records import video_of
 from dynbench.resume import ResumeCache, model_key, scoring_key
 from dynbench.runner import RunSettings, failed_score
 from dynbench.scoring import ScoringSettings
@@ -417,7 +418,7 @@ def error_record(case_id: str, message: str) -> dict[str, Any]:
     task = case_id.split("/", 1)[0]
     kind = TASKS[task].kind if task in TASKS else "data"
     score = failed_score(kind)
-    return {"id": case_id, "task": task, "kind": kind,
+    return {"id": case_id, "task": task, "kind": kind, "video": video_of({"id": case_id}),
             "dimension": TASKS[task].dimension if task in TASKS else None,
             "status": "error", "error": message, "notes": [], "file_problem": False, **score}
 

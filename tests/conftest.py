@@ -31,3 +31,12 @@ def tiny(tmp_path_factory):
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("HF_HOME", str(root / "hf-home"))
         yield get
+
+
+@pytest.fixture(scope="session")
+def gate_world(tmp_path_factory):
+    """A 32-scene generated dataset and a clean baseline run over every task (three
+    cameraqa answers wrong), shared by the gate and recompute tests."""
+    from tests.runs import make_world
+
+    return make_world(tmp_path_factory.mktemp("gate-world"), scenes=32)

@@ -18,6 +18,7 @@ from dynbench.answers import (
     parse_options,
     reference_first_token,
 )
+from tests import answer_variants
 
 COLORS = parse_options(["A. red", "B. blue", "C. green", "D. yellow"])
 RED_C = parse_options(["A. blue", "B. green", "C. red"])
@@ -35,6 +36,14 @@ THREE_PLAIN = parse_options(["red", "blue", "green"])
 FIVE = parse_options(["A) up", "B) down", "C) left", "D) right", "E) still"])
 SIX = parse_options([f"{c}. option {c.lower()}" for c in "ABCDEF"])
 NINE = parse_options([f"{c}. choice {i}" for i, c in enumerate("ABCDEFGHI")])
+POINTS = parse_options(
+    [
+        "A. it moves from point A to point B",
+        "B. it moves from point B to point A",
+        "C. it stays at point A",
+        "D. it stays at point B",
+    ]
+)
 
 LONG_PROSE = "The camera follows the cyclist along the road while trees pass by. " * 300
 U = None  # expected letter of an unparsed output
@@ -259,6 +268,104 @@ CASES = [
     ("long-no-answer", LONG_PROSE, CAMERA, U, "no option letter"),
     ("long-think", "<think>" + "A or B? " * 2000 + "</think>D", COLORS, "D", "bare"),
     ("long-letter-first", "B\n" + LONG_PROSE, CAMERA, "B", "leading"),
+    # --- Chinese answer phrases ---------------------------------------------------------------
+    ("zh-xuan", "选B", COLORS, "B", "answer_is"),
+    ("zh-wo-xuanze", "我选择A", COLORS, "A", "answer_is"),
+    ("zh-option-correct", "选项B正确", COLORS, "B", "answer_is"),
+    ("zh-yinggai-xuan", "应该选C", COLORS, "C", "answer_is"),
+    ("zh-da-colon", "答：A", COLORS, "A", "answer_is"),
+    ("zh-option-paren", "选项 (D)", COLORS, "D", "answer_is"),
+    ("zh-answer-shi-stop", "答案是B。", COLORS, "B", "answer_is"),
+    ("zh-correct-answer-should", "正确答案应该是C", COLORS, "C", "answer_is"),
+    ("zh-xuan-because", "选B，因为摄像机向右移动。", CAMERA, "B", "answer_is"),
+    ("zh-suoyi-xuan", "摄像机没有移动，所以选C", CAMERA, "C", "answer_is"),
+    ("zh-wrong-then-right", "选项A错误，选项B正确", COLORS, "B", "answer_is"),
+    ("zh-not-choose", "不选C", COLORS, U, "no option letter"),
+    ("zh-should-not-choose", "不应该选C", COLORS, U, "no option letter"),
+    ("zh-option-wrong", "选项A错误", COLORS, U, "no option letter"),
+    ("zh-two-joined", "选项A和B都正确", COLORS, U, "names two options: A, B"),
+    ("zh-or", "选A或B", COLORS, U, "names two options: A, B"),
+    ("zh-haishi", "选A还是B呢？", COLORS, U, "names two options: A, B"),
+    ("zh-xuan-bu-dui", "选A不对", COLORS, U, "no option letter"),
+    ("zh-no-correct-option", "选项中没有正确答案", COLORS, U, "no option letter"),
+    ("zh-unsure", "我不确定", COLORS, U, "no option letter"),
+    ("zh-multiple-choice-word", "这是一道选择题", COLORS, U, "no option letter"),
+    # --- an answer that echoes its option's text, capitals and full-width punctuation ---------
+    ("echo-capital-in-text", "C. it stays at point A", POINTS, "C", "leading"),
+    ("echo-two-capitals", "B. it moves from point B to point A", POINTS, "B", "leading"),
+    ("echo-capitalised-dot", "B. It moves from point B to point A.", POINTS, "B", "leading"),
+    ("echo-paren-fullwidth-stop", "(C) it stays at point A。", POINTS, "C", "leading"),
+    ("echo-answer-is", "The answer is C. it stays at point A", POINTS, "C", "answer_is"),
+    ("echo-text-only", "it stays at point A", POINTS, "C", "option_text"),
+    ("echo-text-fullwidth-stop", "it stays at point A。", POINTS, "C", "option_text"),
+    ("echo-other-text", "C. it stays at point B", POINTS, U, "names two options: C, D"),
+    ("echo-then-other-letter", "C. it stays at point A, unlike B", POINTS, U, "names two"),
+    ("echo-two-lines", "C. it stays at point A\nD. it stays at point B", POINTS, U, "names"),
+    ("fullwidth-stop-text", "blue。", COLORS, "B", "option_text"),
+    ("fullwidth-stop-letter", "B。", COLORS, "B", "bare"),
+    ("fullwidth-sentence", "The camera moves right。", CAMERA, "B", "option_text"),
+    ("corner-quotes", "「B」", COLORS, "B", "bare"),
+    # --- braces, markdown, JSON -------------------------------------------------------------
+    ("braces", "{B}", COLORS, "B", "bare"),
+    ("braces-lower", "{ c }", COLORS, "C", "bare"),
+    ("braces-after-answer", "Answer: {D}", COLORS, "D", "answer_is"),
+    ("braces-two", "{A} or {B}", COLORS, U, "names two options: A, B"),
+    ("md-heading-answer", "### Answer\nB", COLORS, "B", "answer_is"),
+    ("md-heading-final-bold", "## Final Answer\n\n**C**", COLORS, "C", "answer_is"),
+    ("md-bold-label-line", "**Answer**\nD", COLORS, "D", "answer_is"),
+    ("md-bold-colon-line", "**Answer:**\nA", COLORS, "A", "answer_is"),
+    ("md-bullet-bold", "- **B**", COLORS, "B", "bare"),
+    ("md-bullet-star-text", "* B. blue", COLORS, "B", "leading"),
+    ("md-heading-letter", "### B", COLORS, "B", "bare"),
+    ("md-quote", "> C", COLORS, "C", "bare"),
+    ("md-bullets-two", "- **A**\n- **B**", COLORS, U, "names two options: A, B"),
+    ("json", '{"answer": "B"}', COLORS, "B", "answer_is"),
+    ("json-single-quotes", "{'answer': 'C'}", COLORS, "C", "answer_is"),
+    ("json-with-reason", '{"answer": "B", "reason": "the car is on the left in A"}', COLORS,
+     "B", "answer_is"),
+    ("json-fenced", '```json\n{"answer": "d"}\n```', COLORS, "D", "answer_is"),
+    ("json-text", '{"answer": "blue"}', COLORS, "B", "answer_is"),
+    ("json-not-option", '{"answer": "E"}', COLORS, U, "E is not an option letter"),
+    ("json-list", '{"answer": ["A", "B"]}', COLORS, U, "names two options: A, B"),
+    # --- adverbs, hedges and negations ----------------------------------------------------
+    ("adverb-clearly", "The answer is clearly D.", COLORS, "D", "answer_is"),
+    ("adverb-most-likely", "The answer is most likely C.", COLORS, "C", "answer_is"),
+    ("adverb-option-probably", "The correct option is probably (B).", COLORS, "B", "answer_is"),
+    ("adverb-obviously-not-other", "The answer is obviously B, not A.", COLORS, "B",
+     "answer_is"),
+    ("adverb-after-colon", "Answer: definitely A", COLORS, "A", "answer_is"),
+    ("adverb-its-probably", "It's probably B.", COLORS, "B", "answer_is"),
+    ("hedge-probably", "Probably B.", COLORS, "B", "answer_is"),
+    ("hedge-most-likely", "Most likely C.", COLORS, "C", "answer_is"),
+    ("hedge-maybe", "Maybe D?", COLORS, "D", "answer_is"),
+    ("hedge-perhaps-a", "Perhaps A", COLORS, "A", "answer_is"),
+    ("hedge-i-guess", "I guess B", COLORS, "B", "answer_is"),
+    ("hedge-after-letter", "B, probably.", COLORS, "B", "leading"),
+    ("hedge-two", "Probably B or C", COLORS, U, "names two options: B, C"),
+    ("hedge-other-mentioned", "Probably B, but A is also possible.", COLORS, U, "names two"),
+    ("hedge-article", "Probably a ball rolling away", COLORS, U, "no option letter"),
+    ("negated-definitely-not", "definitely not C", COLORS, U, "no option letter"),
+    ("negated-probably-not", "Probably not C.", COLORS, U, "no option letter"),
+    ("negated-answer-definitely-not", "The answer is definitely not C.", COLORS, U,
+     "no option letter"),
+    ("negated-its-not", "It's not A.", COLORS, U, "no option letter"),
+    ("negated-dont-think", "I don't think it's B.", COLORS, U, "no option letter"),
+    ("negated-then-answer", "It's not A, it's B.", COLORS, "B", "answer_is"),
+    ("negated-not-letter", "Not C.", COLORS, U, "no option letter"),
+    # --- a final line holding the letter after an echoed prompt ---------------------------
+    ("echo-prompt-letter", build_qa_prompt("What colour is the car?", COLORS) + "\nB", COLORS,
+     "B", "bare"),
+    ("echo-prompt-blank-line-letter",
+     build_qa_prompt("Where does it go?", CAMERA) + "\n\n(C)", CAMERA, "C", "bare"),
+    ("echo-options-letter", "A. red\nB. blue\nC. green\nD. yellow\nD", COLORS, "D", "bare"),
+    ("echo-prompt-text", build_qa_prompt("Which colour?", COLORS) + "\nblue", COLORS, "B",
+     "option_text"),
+    ("echo-instruction-only", INSTRUCTION + "\nC", COLORS, "C", "bare"),
+    ("echo-prompt-two", build_qa_prompt("Which colour?", COLORS) + "\nA or B", COLORS, U,
+     "names two"),
+    ("echo-prompt-nothing", build_qa_prompt("Which colour?", COLORS), COLORS, U, "names 4 options"),
+    ("echo-options-nothing", "A. red\nB. blue\nC. green\nD. yellow", COLORS, U,
+     "names 4 options"),
 ]
 
 
@@ -348,6 +455,22 @@ def test_pathological_outputs_finish_quickly(output: str, letter: str | None) ->
     start = time.perf_counter()
     assert extract_letter(output, COLORS).letter == letter
     assert time.perf_counter() - start < 5.0  # was minutes when some scans were quadratic
+
+
+@pytest.mark.parametrize(
+    ("output", "letter"),
+    [
+        ("选" * 50_000, None),  # one cue per character
+        ("Probably " * 10_000, None),  # each hedge once read every later one as an adverb
+        ('{"answer": ' * 10_000, None),
+        ("### Answer\n" * 10_000, None),
+        ("A. red\nB. blue\nC. green\nD. yellow\n" * 3_000 + "B", "B"),  # echoed options
+        ("The answer is " + "clearly " * 20_000 + "B", None),  # at most three adverbs
+    ],
+    ids=lambda v: v[:12] if isinstance(v, str) else str(v),
+)
+def test_pathological_cues_are_read_in_bounded_work(output: str, letter: str | None) -> None:
+    assert extract_letter(output, COLORS).letter == letter
 
 
 def test_deterministic() -> None:
@@ -484,3 +607,30 @@ def test_reference_first_token(output: str, token: str | None) -> None:
 def test_reference_misscores_what_extraction_reads(output: str) -> None:
     assert reference_first_token(output) != "B"
     assert extract_letter(output, COLORS).letter == "B"
+
+
+# ------------------------------------------------------------------ realistic variants
+
+
+def _failures(rows, expected) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for family, output, options, want in rows:
+        got = extract_letter(output, options)
+        if got.letter != want:
+            out.setdefault(family, []).append((output, want, got))
+    return out
+
+
+def test_realistic_variants_are_read() -> None:
+    rows = [(f, out, opts, letter) for f, out, letter, opts in
+            answer_variants.positives(random.Random(7))]
+    assert len(rows) > 5000
+    failures = _failures(rows, "letter")
+    assert not failures, {f: v[:3] for f, v in failures.items()}
+
+
+def test_realistic_variants_that_name_no_single_option_are_unparsed() -> None:
+    rows = [(f, out, opts, None) for f, out, opts in answer_variants.negatives(random.Random(8))]
+    assert len(rows) > 1000
+    failures = _failures(rows, None)
+    assert not failures, {f: v[:3] for f, v in failures.items()}

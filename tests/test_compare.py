@@ -16,10 +16,11 @@ SETTINGS = {"protocol": "fair", "jf_mode": "davis", "bound_th": 0.008, "max_fram
 
 def make_run(folder: Path, name: str, qa_correct: int, jf: float, *, as_summary: bool = False,
              **settings) -> Path:
-    """A report dir whose cameraqa has 10 cases (qa_correct right) and objmask 4 (J&F jf)."""
-    records = [{"id": f"cameraqa/s/v/q{i}", "task": "cameraqa", "kind": "qa", "status": "ok",
+    """A report dir whose cameraqa has 10 cases (qa_correct right) and objmask 4 (J&F jf),
+    one case per video."""
+    records = [{"id": f"cameraqa/s/v{i}/q0", "task": "cameraqa", "kind": "qa", "status": "ok",
                 "correct": i < qa_correct, "content_hash": "h"} for i in range(10)]
-    records += [{"id": f"objmask/s/v/obj{i}", "task": "objmask", "kind": "mask", "status": "ok",
+    records += [{"id": f"objmask/s/v{i}/obj1", "task": "objmask", "kind": "mask", "status": "ok",
                  "jf": jf + 0.01 * i, "j": jf, "f": jf, "content_hash": "h"} for i in range(4)]
     summary = aggregate(records, model={"name": name, "label": name, "kind": "predictions"},
                         settings={**SETTINGS, **settings})
@@ -50,8 +51,9 @@ def test_text_leaderboard_ranks_by_overall_and_marks_best(runs, capsys):
     assert re.match(r"\s+strong\s+mid\s+weak$", lines[1])
     cameraqa = next(line for line in lines if "(cameraqa)" in line)
     assert cameraqa.startswith("Camera-Object QA (cameraqa)")
-    assert cameraqa.split()[3:] == ["80.0", "[49.0-94.3]", "n=10", "80.0", "[49.0-94.3]", "n=10",
-                                    "30.0", "[10.8-60.3]", "n=10"]  # a tie: no star
+    # clustered intervals (one case per video: Wilson at n_eff = n - 1)
+    assert cameraqa.split()[3:] == ["80.0", "[47.4-94.7]", "n=10", "80.0", "[47.4-94.7]", "n=10",
+                                    "30.0", "[10.2-61.8]", "n=10"]  # a tie: no star
     objmask = next(line for line in lines if "(objmask)" in line)
     assert "n=4 *" in objmask and objmask.index("*") < objmask.index("31.5")
     assert next(line for line in lines if "(sceneqa)" in line).split()[3:] == ["-", "-", "-"]

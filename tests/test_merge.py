@@ -152,6 +152,19 @@ def test_gate_on_merge_has_run_exit_codes(world, capsys):
     assert not (world["tmp"] / "floors3").exists()  # refused before writing anything
 
 
+def test_floor_on_an_unmeasured_task_fails_unless_allowed(world, capsys):
+    only = world["tmp"] / "cameraqa-only"
+    assert bench(*world["common"], "--task", "cameraqa", "--shard", "0/1", "--report-dir",
+                 str(only)).returncode in (0, 1)
+    errored = 1 if summary(only)["counts"]["errors"] else 0
+    code, text, _ = merge(only, "--out", world["tmp"] / "missing", "--fail-under", "sceneqa=10",
+                          capsys=capsys)
+    assert code == (errored or 10) and "sceneqa not measured" in text
+    code, text, _ = merge(only, "--out", world["tmp"] / "allowed", "--fail-under", "sceneqa=10",
+                          "--allow-missing", capsys=capsys)
+    assert code == errored and "GATE: PASS" in text
+
+
 def test_missing_shard_is_exactly_its_cases_not_run(world, capsys):
     out = world["tmp"] / "partial"
     absent = world["tmp"] / "shard-never-ran"
