@@ -18,7 +18,7 @@ STAMP5 := $(VENV5)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -qq -e '.[dev]'  # -qq: no setuptools data-dir warnings
 	touch $(STAMP)
 
 # dynbench pins transformers<5, so 5.x goes in as a second step: pip then prints one
@@ -26,8 +26,8 @@ $(STAMP): pyproject.toml
 $(STAMP5): pyproject.toml
 	$(PY) -m venv $(VENV5)
 	$(BIN5)/pip install -q --upgrade pip setuptools wheel
-	$(BIN5)/pip install -q -e '.[dev]'
-	$(BIN5)/pip install -q '$(TRANSFORMERS5)'
+	$(BIN5)/pip install -qq -e '.[dev]'
+	$(BIN5)/pip install -qq '$(TRANSFORMERS5)'
 	$(BIN5)/python -c "import transformers as t, sys; sys.exit(int(t.__version__.split('.')[0]) < 5)"
 	touch $(STAMP5)
 
@@ -53,4 +53,4 @@ sample-data: $(STAMP)
 	$(BIN)/python -m dynbench.synth dynbench/sample_data --seed 0
 
 clean:
-	rm -rf $(VENV) $(VENV5) reports/*/ .pytest_cache
+	rm -rf $(VENV) $(VENV5) .pytest_cache  # reports/ (baselines included) are kept

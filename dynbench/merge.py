@@ -169,6 +169,9 @@ def join_records(shards: list[ShardRun]) -> tuple[list[dict], list[int]]:
     return records, missing
 
 
+ENVIRONMENT_KEYS = ("dynbench", "git", "python", "platform", "host", "packages")
+
+
 def merged_summary(shards: list[ShardRun], records: list[dict], missing: list[int]) -> dict:
     from dynbench.report import aggregate
 
@@ -181,7 +184,12 @@ def merged_summary(shards: list[ShardRun], records: list[dict], missing: list[in
                     "cases": len(s.run.records)} for s in sorted(shards, key=lambda s: s.index)],
         **{key: shards[0].shard.get(key) for key, _ in SHARED_FINGERPRINTS[1:]},
     }
-    return summary
+    ordered = sorted(shards, key=lambda s: s.index)
+    warnings = {w: None for s in ordered for w in s.run.summary.get("warnings", [])}
+    runs = [s.run.summary.get("run") or {} for s in ordered]
+    environment = {k: v for k, v in runs[0].items() if k in ENVIRONMENT_KEYS}
+    return {"status": "complete", **summary, "warnings": list(warnings),
+            "run": {**environment, "shards": runs}}
 
 
 def merged_report(shards: list[ShardRun], summary: dict, exitcode: int) -> dict:

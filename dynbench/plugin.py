@@ -1,22 +1,26 @@
 """The dynbench pytest plugin: options, case generation and report hooks.
 
-Registered through the ``pytest11`` entry point so its options exist before pytest picks its
-rootdir. Hooks stay thin and delegate to :class:`dynbench.session.DynBench`.
+Added to a pytest session only when it is a dynbench session (see :mod:`dynbench.activation`,
+the ``pytest11`` entry point), so other projects' pytest runs never see these options. Hooks
+stay thin and delegate to :class:`dynbench.session.DynBench`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 
 import pytest
 
-from dynbench import gate
+from dynbench import exitcodes, gate
 from dynbench.data import Case
 from dynbench.fixtures.model import dynbench_adapter, dynbench_run, dynbench_runner  # noqa: F401
 from dynbench.gpus import parse_gpu_list, pin_worker, visible_gpus
-from dynbench.progress import Progress
-from dynbench.rootdir import fix_rootdir
-from dynbench.session import DynBench
+from dynbench.loadcheck import LoadFailed, LoadFailure
+from dynbench.progress import LiveLine, PlainLines, Progress, live_terminal, outcome_word
+from dynbench.runfolder import ReportDirError
+from dynbench.session import RECORD_KEY, DynBench
 from dynbench.shards import describe as describe_shard
 from dynbench.tasks import DIMENSIONS, TASKS
 
@@ -24,17 +28,48 @@ STATE = pytest.StashKey[DynBench]()
 GATE = pytest.StashKey["gate.GateSetup | None"]()
 # fixture -> case kinds it runs; file-level problems of unknown kind run (and fail) as QA cases
 CASE_FIXTURES = {"qa_case": ("qa", "data"), "mask_case": ("mask",)}
-OPTION_DEFAULTS: dict[str, object] = {}  # option dest -> default, filled by pytest_addoption
+
+
+def _number(kind, low: float, what: str):
+    """An argparse type: a number of ``kind`` that is at least ``low``."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or value != value:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what
+    return parse
+
+
+GPU_ID = re.compile(r"^(\d+|GPU-[0-9a-fA-F-]+|MIG-[\w/-]+)$")  # what CUDA_VISIBLE_DEVICES takes
+
+
+def _gpu_list(text: str) -> str:
+    try:
+        ids = parse_gpu_list(text) or []
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    bad = [g for g in ids if not GPU_ID.match(g)]
+    if bad:
+        raise argparse.ArgumentTypeError(f"{', '.join(map(repr, bad))} is not a GPU id (use "
+                                         "indices like 0,1 or GPU-/MIG- UUIDs)")
+    return text
+
+
+POSITIVE = _number(int, 1, "a positive integer")
+NON_NEGATIVE = _number(float, 0, "a number >= 0")
+POSITIVE_NUMBER = _number(float, 1e-12, "a number > 0")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("dynbench", "Dyn-Bench video VLM benchmark")
 
     def add(name: str, **kw) -> None:
-        dest = "dynbench_" + name.replace("-", "_")
-        OPTION_DEFAULTS[dest] = kw.get("default", False if kw.get("action") == "store_true"
-                                       else None)
-        g.addoption(f"--{name}", dest=dest, **kw)
+        g.addoption(f"--{name}", dest="dynbench_" + name.replace("-", "_"), **kw)
 
     add("data-dir", metavar="DIR", help="dataset root (frames/ masks/ multi_json/); "
         "default $DYNBENCH_DATA, else the bundled sample data")
@@ -50,8 +85,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("revision", metavar="REV", help="model revision (branch, tag or commit)")
     add("task", metavar="LIST", help="exact tasks, comma separated: cameraqa,cameramask,qa,"
         "objmask,sceneqa,scenemask (unlike -k qa, which matches every QA task)")
-    add("limit", type=int, metavar="N", help="first N cases of each task (deterministic)")
-    add("max-frames", type=int, metavar="K", help="show at most K uniformly sampled frames")
+    add("limit", type=POSITIVE, metavar="N", help="first N cases of each task (deterministic)")
+    add("max-frames", type=POSITIVE, metavar="K", help="show at most K uniformly sampled frames")
     add("predictions", metavar="DIR", help="score saved predictions (answers.jsonl, "
         "masks/<case id>/frame_XXXX.png) instead of running a model")
     add("follow-symlinks", action="store_true", help="read symlinks that leave the dataset or "
@@ -63,7 +98,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "reference: the reference code's answer matching and J&F measure")
     add("jf-mode", choices=("davis", "reference"), help="boundary measure (default: davis; "
         "reference under --protocol reference)")
-    add("bound-th", type=float, default=0.008, metavar="X", help="boundary tolerance: <1 "
+    add("bound-th", type=POSITIVE_NUMBER, default=0.008, metavar="X", help="boundary tolerance: <1 "
         "fraction of the diagonal, >=1 pixels (default 0.008)")
     add("qa-mode", default="generate", choices=("generate", "logits"), help="generate "
         "(default): free-text answers; logits: rank the option letters by next-token logits "
@@ -76,12 +111,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "with the same model, settings and data (recomputes anything that changed)")
     add("resume-dir", metavar="DIR", help="where --resume keeps results (default "
         "reports/.resume)")
-    add("gpus", metavar="LIST", help="GPU ids to spread -n workers over (default: "
+    add("gpus", type=_gpu_list, metavar="LIST", help="GPU ids to spread -n workers over (default: "
         "CUDA_VISIBLE_DEVICES, else all)")
-    add("gpus-per-worker", type=int, default=1, metavar="K", help="GPUs per xdist worker, for "
+    add("gpus-per-worker", type=POSITIVE, default=1, metavar="K", help="GPUs per xdist worker, for "
         "models that need several (default 1)")
-    add("progress-every", type=float, default=30.0, metavar="S", help="print a progress line "
-        "with running scores every S seconds (0: never; default 30)")
+    add("progress-every", type=NON_NEGATIVE, default=30.0, metavar="S", help="progress: a "
+        "live status line on a terminal, else a plain line every S seconds (0: off; "
+        "default 30)")
     add("baseline", metavar="PATH", help="regression gate: compare with this earlier run "
         "(report dir or report.json); exit 10 on a significant drop")
     add("max-drop", type=float, metavar="POINTS", help="gate: a drop larger than this many "
@@ -94,11 +130,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "the scoring settings differ from the baseline's")
     add("allow-missing", action="store_true", help="gate: a --fail-under floor on a score "
         "the run did not measure passes (default: it fails)")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
-    fix_rootdir(early_config, args)
 
 
 def _state(config: pytest.Config) -> DynBench:
@@ -115,16 +146,36 @@ def pytest_configure(config: pytest.Config) -> None:
     for dim in DIMENSIONS:
         config.addinivalue_line("markers", f"{dim}: Dyn-Bench dimension {dim}")
     state = _state(config)
-    if state.error and _explicit_dynbench_options(config):
-        raise pytest.UsageError(state.error)  # a benchmark run was asked for: fail at once
+    if config.option.help or config.option.version:
+        return
+    if state.error:
+        raise pytest.UsageError(f"dynbench: {state.error}")
     _group_scenes_on_workers(config)
     if not hasattr(config, "workerinput"):
         config.stash[GATE] = _gate_setup(config, state)
+        if not config.option.collectonly:
+            try:
+                state.claim_report_dir()
+            except ReportDirError as exc:
+                raise pytest.UsageError(f"dynbench: {exc}") from None
     if not hasattr(config, "workerinput") and not config.getoption("json_report", False):
         config.option.json_report = True  # we save it ourselves, into the report dir
         config.option.json_report_file = None
         # per-item collector entries cost ~100 us each and say nothing the records don't
         config.option.json_report_omit = [*config.option.json_report_omit, "collectors"]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return None
+    if state.error:
+        return [f"dynbench: {state.error}"]
+    model = f"predictions {state.predictions}" if state.predictions else state.spec.name
+    lines = [f"dynbench: data {state.root} | model {model} | report {state.report_dir}"]
+    if state.shard is not None:
+        lines.append(f"dynbench: shard {state.shard.label} ({state.shard.source})")
+    return lines
 
 
 def _gate_setup(config: pytest.Config, state: DynBench) -> gate.GateSetup | None:
@@ -166,12 +217,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
         return SceneScheduling(config, log)
     return None
-
-
-def _explicit_dynbench_options(config: pytest.Config) -> bool:
-    """Did the user ask for a benchmark run (any dynbench option off its default)?"""
-    return any(getattr(config.option, dest, default) != default
-               for dest, default in OPTION_DEFAULTS.items())
 
 
 def pytest_configure_node(node) -> None:
@@ -266,6 +311,36 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         state.upcoming = _case_of(nextitem)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """Load the model before the first case (in each process that runs cases). One that
+    cannot load stops the run here, once, instead of failing every case."""
+    cases = [c for item in session.items if (c := _case_of(item)) is not None]
+    if session.config.option.collectonly or not cases:
+        return None
+    state = _state(session.config)
+    try:
+        state.load_model(needs_qa=any(c.kind != "mask" for c in cases))
+    except LoadFailed as exc:
+        state.load_failure = exc.failure
+        session.shouldstop = exc.failure.headline()  # under xdist this stops the controller
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    """``-v`` says what a case scored (CORRECT, WRONG B vs D, UNPARSED, J&F 41.2)."""
+    if report.when != "call" or not (report.passed or report.skipped):
+        return None
+    record = next((v for k, v in getattr(report, "user_properties", ()) if k == RECORD_KEY),
+                  None)
+    if record is None:
+        return None
+    word = outcome_word(record)
+    return ("passed", ".", word) if report.passed else ("skipped", "s", word)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     state = _state(session.config)
@@ -278,10 +353,18 @@ class Controller:
 
     def __init__(self, state: DynBench) -> None:
         self.state = state
+        self.session: pytest.Session | None = None
         self.summary: dict | None = None
         self.gate_setup = state.config.stash.get(GATE, None)
         self.html_note: str | None = None
-        self.progress = Progress(state.config.getoption("dynbench_progress_every"))
+        self.write_error: str | None = None
+        self.progress = Progress()
+        every = state.config.getoption("dynbench_progress_every")
+        reporter = state.config.pluginmanager.get_plugin("terminalreporter")
+        live = every > 0 and reporter is not None and live_terminal(state.config)
+        self.live = LiveLine(reporter) if live else None
+        self.plain = PlainLines(reporter, every) if every > 0 and reporter and not live \
+            else None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.state.expect([item.nodeid for item in session.items])
@@ -291,25 +374,61 @@ class Controller:
         self.state.expect(ids)
         self.progress.total = len(self.state.expected)
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        record = self.state.record_from_report(report)
-        if record is None or record["id"] in self.state.records and report.when != "call":
-            return
-        self.state.add_record(record)
-        line = self.progress.add(record)
-        reporter = self.state.config.pluginmanager.get_plugin("terminalreporter")
-        if line and reporter is not None:
-            reporter.ensure_newline()
-            reporter.write_line(line)
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_logstart(self):
+        if self.live:
+            self.live.clear()
+        yield
+        if self.live and self.progress.done:
+            self.live.draw(self.progress.line())
 
-    def pytest_testnodedown(self, node, error) -> None:
-        facts = getattr(node, "workeroutput", {}).get("dynbench_model")
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport):
+        if self.live:
+            self.live.clear()
+        yield
+        record = self.state.record_from_report(report)
+        if record is not None and not (record["id"] in self.state.records
+                                       and report.when != "call"):
+            self.state.add_record(record)
+            self.progress.add(record)
+        if self.live and self.progress.done:
+            self.live.draw(self.progress.line(), force=record is not None)
+        elif self.plain and record is not None:
+            self.plain.maybe_write(self.progress.line())
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_testnodedown(self, node, error):
+        if self.live:
+            self.live.clear()
+        yield
+        output = getattr(node, "workeroutput", {})
+        facts = output.get("dynbench_model")
         if facts:
             self.state.model_facts.update(json.loads(facts))
+        self.state.processes.update(json.loads(output.get("dynbench_processes", "{}")))
+        self.state.notices.extend(json.loads(output.get("dynbench_notices", "[]")))
+        failure = output.get("dynbench_load_failure")
+        if failure and self.state.load_failure is None:
+            self.state.load_failure = LoadFailure(**json.loads(failure))
+
+    def pytest_keyboard_interrupt(self) -> None:
+        if self.live:
+            self.live.clear()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session):
+        self.session = session
+        if self.live:
+            self.live.clear()
+            self.live = None
         if session.config.option.collectonly:
+            yield
+            return
+        if self.state.load_failure is not None:
+            self.summary = self.state.failure_summary()
+            session.exitstatus = exitcodes.LOAD_FAILED
+            self._write(lambda: self.state.finish(self.summary))
             yield
             return
         for record in self.state.unfinished():
@@ -326,9 +445,27 @@ class Controller:
                                         list(self.state.records.values()))
                 self.summary["gate"] = verdict
                 session.exitstatus = gate.exit_status(session.exitstatus, verdict)
-            self.state.finish(self.summary)
-            self.html_note = _write_html(self.state.report_dir, self.summary)
+            if self._write(lambda: self.state.finish(self.summary)):
+                self.html_note = _write_html(self.state.report_dir, self.summary)
         yield
+
+    def _write(self, write) -> bool:
+        """Run a report write; a full or read-only folder ends the run with its own exit
+        code and says where the case records are."""
+        if self.write_error is not None:
+            return False
+        try:
+            write()
+            return True
+        except OSError as exc:
+            rescued = self.state.rescue()
+            kept = (f"the {len(self.state.records)} case results are in {rescued}"
+                    if rescued else "the case results could not be saved anywhere")
+            self.write_error = (f"the report could not be written to {self.state.report_dir} "
+                                f"({exc.strerror or exc}); {kept}")
+            if self.session is not None:
+                self.session.exitstatus = exitcodes.REPORT_NOT_WRITTEN
+            return False
 
     def _account_for_empty_shard(self, session: pytest.Session) -> None:
         """More shards than videos leaves a shard empty: still a report (merge needs it)."""
@@ -340,12 +477,32 @@ class Controller:
     def pytest_json_modifyreport(self, json_report: dict) -> None:
         if self.summary is not None:
             json_report["dynbench"] = self.summary
-            self.state.write_report_json(json_report)
+            run = self.summary.get("run", {})
+            json_report["environment"] = {k: run.get(k) for k in (
+                "dynbench", "git", "python", "platform", "host", "packages")}
+            self._write(lambda: self.state.write_report_json(json_report))
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        if self.summary is None:
-            return
         tr = terminalreporter
+        if self.state.load_failure is not None:
+            self._load_failure_summary(tr)
+        elif self.summary is not None:
+            self._score_summary(tr)
+        if self.write_error:
+            tr.write_line(f"ERROR: {self.write_error}", red=True, bold=True)
+
+    def _load_failure_summary(self, tr) -> None:
+        tr.write_sep("=", "Dyn-Bench: the model could not be loaded", red=True)
+        for line in self.state.load_failure.lines():
+            tr.write_line(line)
+        done = len(self.state.records)
+        ran = (f"{done} case(s) finished on other workers, kept in samples.partial.jsonl"
+               if done else "no case ran")
+        tr.write_line(f"{ran} ({len(self.state.expected)} selected); exit code "
+                      f"{exitcodes.LOAD_FAILED}; report: {self.state.report_dir} "
+                      "(status load_failed)")
+
+    def _score_summary(self, tr) -> None:
         model = self.summary["model"]
         settings = self.summary["settings"]
         mode = "" if settings.get("qa_mode", "generate") == "generate" else " qa_mode=logits"
@@ -357,13 +514,21 @@ class Controller:
             tr.write_line(f"ERROR {err['id']}: {err['message']}")
         if len(self.summary["errors"]) > 20:
             tr.write_line(f"... and {len(self.summary['errors']) - 20} more errors (report)")
+        for message in self.summary.get("warnings", []):
+            tr.write_line(f"WARNING: {message}", yellow=True)
         if self.summary.get("gate"):
             tr.write_sep("-", "Dyn-Bench regression gate")
             for line in gate.render_verdict(self.summary["gate"]):
                 tr.write_line(line)
         if self.summary.get("shard"):
             tr.write_line(describe_shard(self.state.shard, self.state.plan()))
-        tr.write_line(f"report: {self.state.report_dir}")
+        run = self.summary.get("run", {})
+        workers = f", {run['xdist_workers']} workers" if run.get("xdist_workers") else ""
+        tr.write_line(f"run {run.get('id')}: {self.summary['counts']['cases']} cases in "
+                      f"{run.get('wall_s', 0):.1f} s ({run.get('cases_per_s', 0):.2f} "
+                      f"cases/s{workers})")
+        if self.write_error is None:
+            tr.write_line(f"report: {self.state.report_dir}")
         if self.html_note:
             tr.write_line(self.html_note)
 
@@ -378,13 +543,6 @@ def _write_html(folder, summary: dict) -> str:
         return f"WARNING: report.html not written ({type(exc).__name__}: {exc})"
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    state = config.stash.get(STATE, None)
-    if state is None or state.shard is None or state.error:
-        return None
-    return f"dynbench: shard {state.shard.label} ({state.shard.source})"
-
-
 def _table(summary: dict) -> list[str]:
     from dynbench.report import render_table
 
@@ -392,8 +550,20 @@ def _table(summary: dict) -> list[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Workers send their model facts to the controller."""
+    """Workers send what the controller reports: model facts, devices, warnings, and a
+    load failure."""
     config = session.config
     if hasattr(config, "workeroutput") and STATE in config.stash:
-        config.workeroutput["dynbench_model"] = json.dumps(config.stash[STATE].model_facts,
-                                                           default=str)
+        state = config.stash[STATE]
+        out = config.workeroutput
+        out["dynbench_model"] = json.dumps(state.model_facts, default=str)
+        out["dynbench_processes"] = json.dumps(state.processes, default=str)
+        out["dynbench_notices"] = json.dumps(state.notices.messages)
+        if state.load_failure is not None:
+            out["dynbench_load_failure"] = json.dumps(state.load_failure.as_dict())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is not None:
+        state.notices.detach()

@@ -141,7 +141,7 @@ def render_table(summary: dict) -> list[str]:
         lines.append(f"{DIMENSION_TITLES[dim]:<15} {fmt_score(tasks.get(qa)):<32} "
                      f"{fmt_score(tasks.get(mask)):<32}".rstrip())
     overall = summary["overall"]
-    score = "n/a" if overall["score"] is None else f"{overall['score']:.2f}"
+    score = "n/a" if overall["score"] is None else f"{overall['score']:.1f}"
     lines.append(f"{'overall':<15} {score} (mean of {len(overall['entered'])} task scores: "
                  f"{', '.join(overall['entered']) or 'none'})")
     lines.append("[low-high]: 95% interval clustered by video; n = cases, v = videos")

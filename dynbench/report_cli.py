@@ -104,7 +104,7 @@ def leaderboard(runs: list[Run]) -> dict[str, Any]:
 def _overall_text(overall: dict) -> str:
     if overall.get("score") is None:
         return "n/a"
-    return f"{overall['score']:.2f} ({len(overall.get('entered', []))} tasks)"
+    return f"{overall['score']:.1f} ({len(overall.get('entered', []))} tasks)"
 
 
 # --- rendering ----------------------------------------------------------------------------

@@ -14,7 +14,15 @@ A benchmark run, a merge of shards and ``dynbench html`` write a folder; the gat
     shard.json             a --shard run: its shard, the plan and fingerprints (for merge)
 
 Final files are written atomically (temp file + rename): a killed run never leaves half a
-report. Reading errors are :class:`RunFolderError`, naming the file and what is wrong.
+report, and they get the permissions the umask allows (like any file the user creates), so
+colleagues on a shared server can read them when the umask says so. Reading errors are
+:class:`RunFolderError`, naming the file and what is wrong.
+
+Default run folders are ``reports/<model>/<run id>/``: the run id is the start time, and a
+run that finds its id taken (two runs started in the same second) takes ``<time>-2``,
+``-3``...; the folder is claimed with an atomic ``mkdir``, so no two runs share one. When a run
+finished, ``reports/<model>/latest`` points to it, and reading ``reports/<model>`` means that
+run (``--baseline reports/<model>``).
 """
 
 from __future__ import annotations
@@ -22,8 +30,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from dynbench.notices import warn
 
 REPORT = "report.json"
 SUMMARY = "summary.json"
@@ -34,10 +45,15 @@ HTML = "report.html"
 SHARD = "shard.json"
 MASKS = "masks"
 THUMBS = "thumbs"
+LATEST = "latest"  # in a model's folder: the link to its newest finished run
 
 
 class RunFolderError(ValueError):
     """A run folder (or report file) that cannot be read."""
+
+
+class ReportDirError(OSError):
+    """A report folder that cannot be created or written; the message says which and why."""
 
 
 # --- paths -------------------------------------------------------------------------------
@@ -66,6 +82,7 @@ def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, file_mode())  # mkstemp's 0600 would hide reports from colleagues
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
@@ -106,24 +123,121 @@ def write_shard(folder: Path, document: dict) -> Path:
 
 
 class PartialSamples:
-    """``samples.partial.jsonl``: one line per finished case, flushed as it lands, so a
-    killed run loses nothing already computed. Opened on the first record."""
+    """``samples.partial.jsonl``: one line per finished case, written as it lands, so a
+    killed run loses nothing already computed. Opened on the first record. A failed write
+    (full disk) keeps the records in memory, says so once and retries with the next record;
+    :attr:`complete` tells whether every record reached the file."""
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / PARTIAL
-        self._file = None
+        self._fd: int | None = None
+        self._pending: list[bytes] = []
+        self._torn = False
+        self.error: OSError | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self._pending and self.path.exists()
 
     def append(self, record: dict) -> None:
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        self._file.write(json.dumps(record, sort_keys=True, default=str) + "\n")
-        self._file.flush()
+        self._pending.append((json.dumps(record, sort_keys=True, default=str) + "\n").encode())
+        self.flush()
+
+    def flush(self) -> None:
+        try:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            if self._torn:  # end the line a failed write may have cut
+                _write_all(self._fd, b"\n")
+                self._torn = False
+            while self._pending:
+                self._torn = True
+                _write_all(self._fd, self._pending[0])
+                self._torn = False
+                self._pending.pop(0)
+        except OSError as exc:
+            if self.error is None:
+                warn(f"{self.path}: cannot write ({exc.strerror or exc}); case results are "
+                     "kept in memory and written when space is back")
+            self.error = exc
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+# --- naming and claiming folders ---------------------------------------------------------
+
+
+def run_id(now: float | None = None) -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+
+
+def claim_new(base: Path, stamp: str | None = None) -> Path:
+    """Create and return a fresh ``base/<run id>`` that no other run can have."""
+    stamp = stamp or run_id()
+    for n in range(1, 10_000):
+        folder = Path(base) / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _unwritable(folder, exc) from None
+        return folder
+    raise ReportDirError(f"report folder {base}: no free run id for {stamp}")
+
+
+def ensure_writable(folder: Path) -> Path:
+    """Create ``folder`` if needed and prove a file can be written there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise _unwritable(folder, exc) from None
+    return folder
+
+
+def _unwritable(folder: Path, exc: OSError) -> ReportDirError:
+    return ReportDirError(f"report folder {folder} cannot be written ({exc.strerror or exc}); "
+                          "choose another with --report-dir DIR")
+
+
+def point_latest(folder: Path) -> None:
+    """``<model folder>/latest`` -> this run (a relative link, replaced atomically)."""
+    link = folder.parent / LATEST
+    tmp = folder.parent / f".{LATEST}.{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    os.symlink(folder.name, tmp)
+    os.replace(tmp, link)
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file."""
+    return 0o666 & ~current_umask()
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -162,10 +276,33 @@ def _summary_from(doc: dict, path: Path) -> dict:
     raise RunFolderError(f"{path} is not a dynbench report (no 'dynbench' section)")
 
 
+def _finished(folder: Path) -> bool:
+    return any((folder / f).is_file() for f in (REPORT, SUMMARY))
+
+
+def resolve_run(path: Path) -> Path:
+    """A run folder from what the user named: the folder itself, or for a model's folder
+    (``reports/<model>``) its ``latest`` run, else its newest finished run."""
+    if not path.is_dir() or _finished(path):
+        return path
+    latest = path / LATEST
+    if latest.is_dir() and _finished(latest):
+        return latest.resolve()
+    runs = sorted((p for p in path.iterdir() if p.is_dir() and p.name != LATEST
+                   and _finished(p)), key=_run_order)
+    return runs[-1] if runs else path
+
+
+def _run_order(folder: Path) -> tuple[str, int]:
+    """``20250101-120000`` < ``20250101-120000-2`` < ``20250101-120000-10``."""
+    stamp, rest = folder.name[:15], folder.name[15:]
+    return (stamp, int(rest[1:]) if rest[:1] == "-" and rest[1:].isdigit() else 1)
+
+
 def report_file(path: str | Path) -> Path:
-    """The report file a path names: a run folder's report.json (else summary.json), or the
-    file itself."""
-    path = Path(path).expanduser()
+    """The report file a path names: a run folder's report.json (else summary.json), the
+    file itself, or for a model's folder its latest run's."""
+    path = resolve_run(Path(path).expanduser())
     if path.is_dir():
         files = [f for f in (path / REPORT, path / SUMMARY) if f.is_file()]
         if not files:

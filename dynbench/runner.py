@@ -30,6 +30,7 @@ from dynbench.media import (
     sample_positions,
     truth_notes,
 )
+from dynbench.notices import warn
 from dynbench.resume import ResumeCache
 from dynbench.scoring import ScoringSettings, score_masks, score_qa
 from dynbench.thumbs import save_strip
@@ -90,11 +91,12 @@ class Runner:
         chash = self.content_key(case)
         if self.resume is not None:
             cached = self.resume.get(case.id, chash)
-            if cached is not None:
+            if cached is not None and self.resume.restore(
+                    cached, self.settings.thumbs, masks=self.settings.save_masks is not None):
                 return {**cached, "resumed": True}
         record = self.compute(case, chash)
         if self.resume is not None:
-            self.resume.put(record)
+            self.resume.put(record, self.settings.thumbs)
         return record
 
     def content_key(self, case: Case) -> str:
@@ -151,8 +153,10 @@ class Runner:
         request = MaskRequest(case.id, case.question, case.prompt)
         seg, facts = self._call(self.adapter.segment, video, request)
         masks = checked_masks(seg, len(video))
+        notes = list(seg.notes)
         if masks is not None and self.settings.save_masks:
-            save_masks(self.settings.save_masks, case.id, video.frame_indices, masks)
+            notes += saved_masks_note(self.settings.save_masks, case.id, video.frame_indices,
+                                      masks)
         if masks is not None and self.settings.thumbs:
             save_strip(self.settings.thumbs, case.id, video.frame_indices, masks)
         score = score_masks(masks, truth, self.settings.scoring)
@@ -160,7 +164,7 @@ class Runner:
                 "jf": score.jf, "per_frame_j": score.per_frame_j,
                 "per_frame_f": score.per_frame_f, "mask_produced": masks is not None,
                 "notes": [*truth_notes(self.settings.root, case.source, case.scene, case.obj),
-                          *empty_truth_note(truth), *seg.notes, *score.notes], **facts}
+                          *empty_truth_note(truth), *notes, *score.notes], **facts}
 
     def _call(self, method, video: Video, request) -> tuple[Any, dict[str, Any]]:
         torch = sys.modules.get("torch")
@@ -237,6 +241,19 @@ def _is_oom(exc: BaseException) -> bool:
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
     return True
+
+
+def saved_masks_note(folder: Path, case_id: str, indices: list[int],
+                     masks: np.ndarray) -> list[str]:
+    """Save the masks; a full disk costs the files (said in a note and the warnings), never
+    the case's score."""
+    try:
+        save_masks(folder, case_id, indices, masks)
+    except OSError as exc:
+        warn(f"--save-masks: masks not saved under {folder / 'masks'} "
+             f"({exc.strerror or exc}); the scores are unaffected")
+        return [f"predicted masks not saved: {exc.strerror or exc}"]
+    return []
 
 
 def save_masks(folder: Path, case_id: str, indices: list[int], masks: np.ndarray) -> None:

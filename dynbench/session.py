@@ -7,19 +7,23 @@ appends each to ``samples.partial.jsonl`` as it lands, and aggregates once at th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dynbench import runfolder
+from dynbench import runfacts, runfolder
 from dynbench.adapters.base import Adapter
-from dynbench.data import Case, DataError, Dataset, read_dataset, resolve_root
+from dynbench.data import DATA_ENV, Case, DataError, Dataset, read_dataset, resolve_root
+from dynbench.loadcheck import LoadFailed, LoadFailure, explain, preflight, preflight_spec
 from dynbench.modelspec import ModelSpec, ModelSpecError, build_spec
+from dynbench.notices import Notices, warn
 from dynbench.records import video_of
 from dynbench.resume import ResumeCache, model_key, scoring_key
 from dynbench.runner import RunSettings, failed_score
@@ -54,6 +58,14 @@ def spec_from_options(config: pytest.Config) -> ModelSpec:
         protocol=_opt(config, "protocol"))
 
 
+def data_root(chosen: str | None) -> Path:
+    """The dataset root; a folder that was named but does not exist says so, and by whom."""
+    source, text = ("--data-dir", chosen) if chosen else (f"${DATA_ENV}", os.environ.get(DATA_ENV))
+    if text and not Path(text).expanduser().exists():
+        raise DataError(f"data dir {text} ({source}) does not exist")
+    return resolve_root(chosen)
+
+
 def scoring_from_options(config: pytest.Config) -> ScoringSettings:
     protocol = _opt(config, "protocol")
     jf_mode = _opt(config, "jf_mode") or ("reference" if protocol == "reference" else "davis")
@@ -76,7 +88,7 @@ class DynBench:
         self.shard: Shard | None = None
         try:
             self.shard = parse_shard(_opt(config, "shard"), os.environ)
-            self.root = resolve_root(_opt(config, "data_dir"))
+            self.root = data_root(_opt(config, "data_dir"))
             self.spec = spec_from_options(config)
             self.tasks = parse_task_list(_opt(config, "task"))
             if _opt(config, "protocol") == "reference" and self.spec.max_frames:
@@ -92,13 +104,21 @@ class DynBench:
 
                 self.family = resolve_family(self.spec).name
         except (DataError, ModelSpecError, ValueError) as exc:
-            self.error = f"dynbench: {exc}"
+            self.error = str(exc)
             self.spec = ModelSpec(name=_opt(config, "model") or "baseline")
         self.scoring = scoring_from_options(config)
         self.limit: int | None = _opt(config, "limit")
+        self.started = time.time()
         self.report_dir = self._report_dir()
+        self.named_report_dir = bool(_opt(config, "report_dir")) or not self.is_controller
         self.records: dict[str, dict] = {}
         self.model_facts: dict[str, Any] = {}
+        self.processes: dict[str, dict] = {}  # "main" or xdist worker id -> devices it used
+        self.notices = Notices().attach()
+        self.adapter: Adapter | None = None
+        self.load_failure: LoadFailure | None = None
+        self.environment: dict[str, Any] = {}
+        self.samples_written = False
         self._dataset: Dataset | None = None
         self._selection: list[Case] | None = None
         self._plan: Plan | None = None
@@ -110,9 +130,9 @@ class DynBench:
         self.lookahead: dict[str, Case | None] = {}  # node id -> first case of the next video
 
     def require_valid(self) -> None:
-        """Options are checked lazily, so ``pytest tests/`` never trips over them."""
+        """A safety net: pytest_configure already refuses invalid options."""
         if self.error:
-            pytest.exit(self.error, returncode=pytest.ExitCode.USAGE_ERROR)
+            pytest.exit(f"dynbench: {self.error}", returncode=pytest.ExitCode.USAGE_ERROR)
 
     @property
     def is_controller(self) -> bool:
@@ -124,10 +144,20 @@ class DynBench:
         chosen = _opt(self.config, "report_dir")
         if chosen:
             return Path(chosen).expanduser().resolve()
-        run_id = time.strftime("%Y%m%d-%H%M%S")
+        run_id = runfolder.run_id(self.started)
         if self.shard is not None:  # array tasks start together: one folder per shard
             run_id += f"-shard{self.shard.index}of{self.shard.count}"
         return self.config.rootpath / "reports" / self.model_slug / run_id
+
+    def claim_report_dir(self) -> None:
+        """Create the report folder before any case runs (controller): a fresh run id for a
+        default folder, a writable folder for ``--report-dir``; ReportDirError otherwise."""
+        if self.named_report_dir:
+            runfolder.ensure_writable(self.report_dir)
+        else:
+            self.report_dir = runfolder.claim_new(self.report_dir.parent, self.report_dir.name)
+        self._partial = runfolder.PartialSamples(self.report_dir)
+        self.environment = runfacts.environment()
 
     @property
     def model_slug(self) -> str:
@@ -188,6 +218,39 @@ class DynBench:
         return self._shard_doc
 
     # --- model -----------------------------------------------------------------------
+    @property
+    def model_label(self) -> str:
+        if self.predictions is not None:
+            return f"predictions folder {self.predictions}"
+        return f"model {self.spec.name} (family {self.family})"
+
+    def load_model(self, needs_qa: bool = True) -> Adapter:
+        """The adapter, created, checked and loaded once per process; any failure is a
+        :class:`LoadFailed` naming the model, the cause and the fix."""
+        if self.adapter is not None:
+            return self.adapter
+        try:
+            if self.predictions is None and self.family != "baseline":
+                preflight_spec(self.spec)
+            adapter = self.create_adapter()
+            preflight(adapter, qa_mode=self.scoring.qa_mode, needs_qa=needs_qa)
+            start = time.perf_counter()
+            adapter.load()
+            facts = {"load_s": round(time.perf_counter() - start, 3), **adapter.describe()}
+        except Exception as exc:  # noqa: BLE001 - every load failure ends the run the same way
+            raise LoadFailed(explain(exc, self.model_label, self.spec.hub_id)) from exc
+        if self.predictions is None:
+            facts["revision"] = runfacts.model_revision(getattr(adapter, "spec", self.spec))
+        self.model_facts.update(facts)
+        self.processes[self.process_name] = {
+            **runfacts.process_devices(), "device": facts.get("device"), "gpu": facts.get("gpu")}
+        self.adapter = adapter
+        return adapter
+
+    @property
+    def process_name(self) -> str:
+        return (self.workerinput or {}).get("workerid", "main")
+
     def create_adapter(self) -> Adapter:
         if self.predictions is not None and self.scoring.protocol == "reference":
             from dynbench.reference.runner import ReferencePredictions
@@ -213,8 +276,7 @@ class DynBench:
         root = Path(_opt(self.config, "resume_dir") or self.config.rootpath / "reports" /
                     ".resume")
         # shards on many nodes may share one resume dir: the host keeps their files apart
-        writer = (f"{socket.gethostname()}-{(self.workerinput or {}).get('workerid', 'main')}"
-                  f"-{os.getpid()}")
+        writer = f"{socket.gethostname()}-{self.process_name}-{os.getpid()}"
         return ResumeCache(root, model_key(self.spec, self.family, self.predictions),
                            scoring_key(self.scoring.as_dict()), writer)
 
@@ -275,27 +337,82 @@ class DynBench:
         return [error_record(case_id, "not run: the run was interrupted or its worker died")
                 for case_id in sorted(self.expected - self.records.keys())]
 
+    def model_dict(self) -> dict[str, Any]:
+        model = {"name": self.spec.name, "hub_id": self.spec.hub_id, "family": self.family,
+                 **self.model_facts}
+        model.setdefault("kind", "predictions" if self.predictions else "model")
+        return model
+
+    def run_facts(self, cases: int) -> dict[str, Any]:
+        """``dynbench.run``: code, environment, processes and timing of this run."""
+        workers = getattr(self.config.option, "numprocesses", None) or 0
+        return {"id": self.report_dir.name, **runfacts.timing(self.started, time.time(), cases),
+                **self.environment, "xdist_workers": workers,
+                "processes": dict(sorted(self.processes.items()))}
+
     def summary(self) -> dict[str, Any]:
         from dynbench.report import aggregate  # scipy.stats: imported only when reporting
 
         records = list(self.records.values())
-        model = {"name": self.spec.name, "hub_id": self.spec.hub_id, "family": self.family,
-                 **self.model_facts}
-        model.setdefault("kind", "predictions" if self.predictions else "model")
-        summary = aggregate(records, model=model, settings=self.settings_dict())
+        summary = aggregate(records, model=self.model_dict(), settings=self.settings_dict())
         if self.shard is not None:  # shard.json has the case lists; the summary the rest
             summary["shard"] = {k: v for k, v in self.shard_document().items()
                                 if k not in ("cases", "plan")}
-        return summary
+        return {"status": "complete", **summary, "warnings": self.notices.messages,
+                "run": self.run_facts(len(records))}
+
+    def failure_summary(self) -> dict[str, Any]:
+        """The report of a run whose model could not be loaded: no case ran."""
+        failure = self.load_failure.as_dict() if self.load_failure else None
+        return {"status": "load_failed", "load_error": failure, "model": self.model_dict(),
+                "settings": self.settings_dict(), "tasks": {}, "dimensions": {},
+                "overall": {"score": None, "entered": []},
+                "counts": {"cases": 0, "errors": 0, "not_applicable": 0, "unparsed": 0,
+                           "not_run": len(self.expected - self.records.keys()),
+                           "finished_elsewhere": len(self.records)},
+                "errors": [], "warnings": self.notices.messages, "run": self.run_facts(0)}
 
     def finish(self, summary: dict) -> None:
+        """The final files but report.json; OSError on a full disk or read-only folder (then
+        :meth:`rescue`)."""
         self._partial.close()
+        if summary.get("status") == "load_failed":  # no case ran: no samples to write
+            runfolder.atomic_write(self.report_dir / runfolder.SUMMARY,
+                                   json.dumps(summary, indent=2, default=str) + "\n")
+            return
         runfolder.write_run_files(self.report_dir, list(self.records.values()), summary)
         if self.shard is not None:
             runfolder.write_shard(self.report_dir, self.shard_document())
+        self.samples_written = True
 
     def write_report_json(self, report: dict) -> Path:
-        return runfolder.write_report(self.report_dir, report)
+        path = runfolder.write_report(self.report_dir, report)
+        finished = report.get("dynbench", {}).get("status") == "complete"
+        if finished and not self.named_report_dir and self.shard is None:
+            try:
+                runfolder.point_latest(self.report_dir)
+            except OSError as exc:
+                warn(f"could not point {self.report_dir.parent / runfolder.LATEST} at this "
+                     f"run ({exc})")
+        return path
+
+    def rescue(self) -> Path | None:
+        """After the report folder failed: where the case records are now (samples.jsonl or
+        samples.partial.jsonl if complete, else a file written under the temp dir), or None."""
+        if self.samples_written:
+            return self.report_dir / runfolder.SAMPLES
+        self._partial.flush()
+        if self._partial.complete:
+            return self._partial.path
+        try:
+            fd, name = tempfile.mkstemp(prefix=f"dynbench-{self.report_dir.name}-",
+                                        suffix=".samples.jsonl")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(r, sort_keys=True, default=str) + "\n"
+                             for r in self.records.values())
+        except OSError:
+            return None
+        return Path(name)
 
 
 def error_record(case_id: str, message: str) -> dict[str, Any]:
@@ -305,3 +422,4 @@ def error_record(case_id: str, message: str) -> dict[str, Any]:
     return {"id": case_id, "task": task, "kind": kind, "video": video_of({"id": case_id}),
             "dimension": TASKS[task].dimension if task in TASKS else None,
             "status": "error", "error": message, "notes": [], "file_problem": False, **score}
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,71 @@ def test_cli_help(argv):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 0
+
+
+def test_version_and_top_level_help(capsys):
+    from dynbench import __version__
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"dynbench {__version__}"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "`" not in out and "dynbench run [pytest options]" in out
+
+
+def test_generate_help_shows_its_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0 and "usage: dynbench generate" in out
+    assert all(opt in out for opt in ("--seed", "--scenes", "--frames", "--size"))
+
+
+def test_families_capabilities_column(capsys):
+    assert main(["families"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    assert "capabilities" in rows["family"]
+    assert "QA + mask" in rows["sa2va"] and "QA + mask" in rows["baseline"]
+    assert "QA + logits" in rows["qwen2_5_vl"] and "logits" not in rows["llava_ov_1_5"]
+
+
+def test_tiny_unknown_name_is_a_clean_error(capsys):
+    assert main(["tiny", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "no tiny model 'nosuch'" in err and "qwen2_5_vl" in err and "Traceback" not in err
+
+
+def _pytest(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          cwd=Path(__file__).resolve().parents[1])
+
+
+@pytest.mark.parametrize("how", ["env", "option"])
+def test_missing_data_dir_is_a_clean_usage_error(how, tmp_path):
+    gone = tmp_path / "nonexistent"
+    proc = _pytest(*([] if how == "env" else ["--data-dir", str(gone)]),
+                   env={"DYNBENCH_DATA": str(gone)} if how == "env" else None)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 4, text
+    source = "$DYNBENCH_DATA" if how == "env" else "--data-dir"
+    assert f"dynbench: data dir {gone} ({source}) does not exist" in text
+    assert "dynbench: dynbench:" not in text and "Traceback" not in text
+    assert "multi_json" not in text
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--limit", "0"], "argument --limit: must be a positive integer, got '0'"),
+    (["--limit=-1"], "argument --limit: must be a positive integer, got '-1'"),
+    (["--max-frames", "0"], "argument --max-frames: must be a positive integer"),
+    (["--gpus", "x"], "argument --gpus: 'x' is not a GPU id"),
+    (["--gpus-per-worker", "0"], "argument --gpus-per-worker: must be a positive integer"),
+    (["--bound-th", "-1"], "argument --bound-th: must be a number > 0"),
+])
+def test_bad_option_values_are_refused(args, needle):
+    proc = _pytest(*args, "--co")
+    assert proc.returncode == 4 and needle in proc.stderr, proc.stderr

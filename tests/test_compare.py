@@ -58,7 +58,7 @@ def test_text_leaderboard_ranks_by_overall_and_marks_best(runs, capsys):
     assert "n=4 *" in objmask and objmask.index("*") < objmask.index("31.5")
     assert next(line for line in lines if "(sceneqa)" in line).split()[3:] == ["-", "-", "-"]
     overall = next(line for line in lines if line.startswith("overall"))
-    assert overall.split()[1:4] == ["70.75", "(2", "tasks)"] and overall.count("*") == 1
+    assert overall.split()[1:4] == ["70.8", "(2", "tasks)"] and overall.count("*") == 1
     assert "note:" not in out
 
 
@@ -80,7 +80,7 @@ def test_html_out_file(tmp_path, runs, capsys):
     page = target.read_text()
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
     assert page.count("<tr>") == 8  # header, six tasks, overall
-    assert "<b>70.75 (2 tasks)</b>" in page
+    assert "<b>70.8 (2 tasks)</b>" in page
 
 
 def test_missing_run_is_an_error(tmp_path, capsys):

@@ -65,6 +65,10 @@ def test_family_runs_end_to_end(name, dataset, pytester, tmp_path, monkeypatch):
     summary = json.loads((out / "report.json").read_text())["dynbench"]
     assert summary["model"]["kind"] == "smoke"
     assert summary["model"]["family"] == ADAPTER_OF.get(name, name).split("_qwen")[0]
+    model = summary["model"]  # run facts: what was loaded, how, from which files
+    assert model["dtype"] and "attention" in model and model["device"]
+    assert len(model["revision"]["fingerprint"]) == 16
+    assert summary["run"]["processes"]["main"]["device"] == model["device"]
     qa = [r for r in rows if r["kind"] == "qa"]
     assert qa and all(isinstance(r["output"], str) and r["frames"] == [0, 2, 3] or
                       r["frames"] == [0, 1, 3] for r in qa)

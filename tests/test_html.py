@@ -105,6 +105,10 @@ def test_report_runs_in_headless_chromium(sample_run, tmp_path):
     opened = chromium(tmp_path, url + f"#open={mask_id}", "--dump-dom").stdout
     assert js_state(opened) == "ok"
     assert re.search(rf'<details class="sample" data-id="{re.escape(mask_id)}"[^>]* open', opened)
+    curve = opened.split('<div class="curve">', 1)[1].split("</svg>", 1)[0]
+    n_frames = len(next(r for r in records if r["id"] == mask_id)["frames"])
+    lines = re.findall(r'<polyline points="([^"]+)"', curve)
+    assert len(lines) == 3 and all(len(x.split()) == n_frames for x in lines)  # J&F, J, F
     strip = opened.split('<table class="strip">', 1)[1].split("</table>", 1)[0]
     for alt, fmt in (("frame", "jpeg"), ("ground truth", "png"), ("prediction", "png"),
                      ("overlay", "jpeg")):
@@ -187,3 +191,91 @@ def test_strip_roundtrip(tmp_path):
     assert cell.shape == (29, 96)  # 200x60 -> 96 px wide
     assert cell[10, 48] == 255 and cell[1, 1] == 0
     assert thumbs.save_strip(tmp_path, "x", [1], np.zeros((2, 3))) is None  # never raises
+
+
+TAMPER = '<img src=x onerror="document.title=\'PWNED\'"><script>document.title="PWNED"</script>'
+
+
+def _tamper(value):
+    return f"{value}{TAMPER}"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install "
+                    "chromium); the in-browser check of report.html needs it")
+def test_tampered_report_folder_executes_nothing(sample_run, tmp_path):
+    """Every kind of value a report folder holds, replaced by markup: the page shows it as
+    text and runs only its own script."""
+    folder = tmp_path / "tampered"
+    shutil.copytree(sample_run, folder)
+    report = json.loads((folder / "report.json").read_text())
+    s = report["dynbench"]
+    s["model"]["label"] = _tamper("label")
+    s["counts"]["cases"] = TAMPER
+    s["tasks"]["cameraqa"]["n"] = TAMPER
+    s["tasks"]["cameraqa"]["ci95"] = [TAMPER, 50]
+    s["tasks"]["qa"]["score"] = TAMPER
+    s["tasks"]["objmask"]["clusters"] = TAMPER
+    s["overall"]["entered"] = [TAMPER]
+    s["settings"]["protocol"] = TAMPER
+    s["warnings"] = [TAMPER]
+    s["run"]["dynbench"] = TAMPER
+    s["run"]["packages"]["torch"] = TAMPER
+    s["errors"] = [{"id": TAMPER, "message": TAMPER}]
+    s["gate"] = {"status": "pass", "baseline": {"path": TAMPER, "model": TAMPER},
+                 "max_drop": TAMPER, "alpha": 0.05, "warnings": [TAMPER],
+                 "tasks": {"cameraqa": {"baseline": TAMPER, "current": 1.0, "delta": TAMPER,
+                                        "n_paired": TAMPER, "videos_paired": TAMPER,
+                                        "p_value": TAMPER, "test": TAMPER,
+                                        "verdict": TAMPER}},
+                 "overall": {"delta": TAMPER, "entered": [TAMPER]}, "floors": [
+                     {"name": TAMPER, "task": TAMPER, "score": TAMPER, "floor": TAMPER,
+                      "verdict": TAMPER}]}
+    (folder / "report.json").write_text(json.dumps(report))
+    rows = samples(folder)
+    for r in rows[:5]:
+        r.update(prompt=TAMPER, output=TAMPER, extracted=TAMPER, truth=TAMPER,
+                 notes=[TAMPER], latency_s=TAMPER, error=TAMPER, method=TAMPER)
+    rows[0]["id"] = f"qa/x/{TAMPER}/q0"
+    rows[1]["task"] = TAMPER
+    (folder / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert cli.main(["html", str(folder)]) == 0
+    text = (folder / "report.html").read_text()
+    assert "<img src=x" not in text and '<script>document.title' not in text
+    assert text.count("<script") == 2  # the page's data block and its own script
+    url = (folder / "report.html").as_uri()
+    for fragment in ("", "#outcome=wrong", f"#open={rows[2]['id']}"):
+        proc = chromium(tmp_path, url + fragment, "--dump-dom")
+        dom = proc.stdout
+        assert js_state(dom) == "ok", proc.stderr[-2000:]
+        title = re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
+        assert title.startswith("Dyn-Bench: label&lt;img")  # not "PWNED": nothing ran
+        assert not re.search(r"<img[^>]+src=\"x\"", dom) and "<script>document" not in dom
+    shown = chromium(tmp_path, url + "#open=" + rows[0]["id"].replace("#", "%23"),
+                     "--dump-dom").stdout
+    assert "&lt;img src=x" in shown  # the markup is visible, as text
+
+
+def test_errors_grouped_by_type_and_sections():
+    summary = {"model": {"name": "m"}, "tasks": {}, "counts": {"cases": 4}, "errors": [
+        {"id": "qa/s/a/q0", "message": "data error: a.json: malformed JSON"},
+        {"id": "qa/s/a/q1", "message": "RuntimeError during inference: boom"},
+        {"id": "qa/s/b/q0", "message": "RuntimeError during inference: boom again"},
+        {"id": "qa/s/c/q0", "message": "not run: the run was interrupted"}],
+        "run": {"dynbench": "1.2.3", "git": {"commit": "a" * 40, "dirty": True},
+                "started": "2025-01-01T12:00:00+0000", "wall_s": 12.5, "cases_per_s": 0.32,
+                "xdist_workers": 2, "processes": {"gw0": {"device": "cuda", "gpus": ["H100"]}},
+                "python": "3.11", "platform": "Linux", "host": "box",
+                "packages": {"torch": "2.5"}},
+        "warnings": ["flash-attn is not installed; using SDPA"]}
+    records = [{"id": "qa/s/a/q1", "kind": "qa", "task": "qa", "status": "error",
+                "error_type": "RuntimeError"},
+               {"id": "qa/s/b/q0", "kind": "qa", "task": "qa", "status": "error",
+                "error_type": "RuntimeError"}]
+    page = html.render_html(summary, records)
+    groups = re.findall(r'<summary><b>([^<]+)</b> <span class="meta">(\d+) case', page)
+    assert groups == [("RuntimeError", "2"), ("data error", "1"), ("not run", "1")]
+    assert "1.2.3 (git aaaaaaaaaaaa dirty)" in page and "0.32 cases/s" in page
+    assert "2 xdist workers: gw0: cuda (H100)" in page
+    assert "warning: flash-attn is not installed; using SDPA" in page
+    assert 'id="legend"' in page and "B vs D" in page
+    assert "max_frames=all" in page and "limit=all" in page

@@ -53,7 +53,7 @@ def summary(folder: Path) -> dict:
 
 def scores(s: dict) -> dict:
     """Everything a run's summary computes from its records."""
-    return {k: v for k, v in s.items() if k not in ("model", "merge", "shard")}
+    return {k: v for k, v in s.items() if k not in ("model", "merge", "shard", "run")}
 
 
 def merge(*args, capsys) -> tuple[int, str, str]:

@@ -244,7 +244,8 @@ def test_record(i, tmp_path_factory):
         worker, gpus = os.environ["PYTEST_XDIST_WORKER"], os.environ["CUDA_VISIBLE_DEVICES"]
         f.write(worker + "=" + gpus + "\\n")
 ''')
-    result = pytester.runpytest_subprocess("-n", "2", "--gpus", "4,7", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "dynbench.plugin", "-n", "2", "--gpus", "4,7",
+                                           "-p", "no:cacheprovider")
     result.assert_outcomes(passed=8)
     seen = set(next(pytester.path.parent.rglob("seen.txt")).read_text().split())
     assert seen == {"gw0=4", "gw1=7"}

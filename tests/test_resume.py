@@ -130,3 +130,69 @@ def test_changed_case_content_is_recomputed(tmp_path):
     fresh = [r["id"] for r in rows if not r.get("resumed")]
     scene = qa_file.name.rsplit("_", 1)[0]
     assert fresh == [f"qa/{qa_file.parent.name}/{scene}/q0"]
+
+
+def test_foreign_lines_are_skipped_with_a_warning(tmp_path):
+    data = tmp_path / "data"
+    generate(data, seed=4, scenes=2, frames=4, size=(64, 48))
+    project = setup_project(tmp_path)
+    cache = tmp_path / "cache"
+    assert run(project, command(data, cache, tmp_path / "a")).returncode == 0
+    own = next(cache.rglob("*.jsonl"))
+    with own.open("a") as f:  # someone else's lines, then a kill's torn last line
+        f.write('{"note": "not a case"}\n[1, 2]\n"text"\n{"id": 3}\n{"id": "x", "st')
+    again = run(project, command(data, cache, tmp_path / "b"))
+    assert again.returncode == 0, again.stdout[-3000:]
+    rows = read_rows(tmp_path / "b")
+    assert rows and all(r.get("resumed") for r in rows)  # the real records still count
+    assert f"WARNING: resume cache {own}: skipped 4 line(s)" in again.stdout
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert any("skipped 4 line(s)" in w for w in summary["warnings"])
+
+
+def test_key_covers_the_dynbench_version_and_the_scoring_code(monkeypatch):
+    import dynbench
+    from dynbench import resume
+
+    scoring = {"protocol": "fair", "jf_mode": "davis", "bound_th": 0.008}
+    base = resume.scoring_key(scoring)
+    monkeypatch.setattr(dynbench, "__version__", "99.0")
+    assert resume.scoring_key(scoring) != base
+    monkeypatch.undo()
+    monkeypatch.setattr(resume, "scoring_code_version", lambda: "edited")
+    assert resume.scoring_key(scoring) != base
+    monkeypatch.undo()
+    assert resume.scoring_key(scoring) == base
+
+
+def test_resume_with_save_masks_makes_a_complete_predictions_folder(tmp_path):
+    data = tmp_path / "data"
+    generate(data, seed=6, scenes=2, frames=4, size=(64, 48))
+    project = setup_project(tmp_path)
+    cache = tmp_path / "cache"
+
+    def cmd(out: Path, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "pytest", "-q", "--data-dir", str(data), "--resume",
+                "--resume-dir", str(cache), "--report-dir", str(out), *extra]
+
+    assert run(project, cmd(tmp_path / "plain")).returncode == 0  # cached without masks
+    first = run(project, cmd(tmp_path / "masks1", "--save-masks"))
+    assert first.returncode == 0, first.stdout[-2000:]
+    second = run(project, cmd(tmp_path / "masks2", "--save-masks"))
+    assert second.returncode == 0, second.stdout[-2000:]
+    rows = read_rows(tmp_path / "masks2")
+    masks = [r for r in rows if r["kind"] == "mask" and r.get("mask_produced")]
+    assert masks and all(r.get("resumed") for r in rows)
+    for out in (tmp_path / "masks1", tmp_path / "masks2"):
+        for r in masks:
+            saved = sorted(p.name for p in (out / "masks" / r["id"]).iterdir())
+            assert saved == [f"frame_{i:04d}.png" for i in r["frames"]], (out, r["id"])
+            assert (out / "thumbs" / f"{r['id']}.png").is_file()
+    rescored = subprocess.run([sys.executable, "-m", "pytest", "-q", "--data-dir", str(data),
+                               "--predictions", str(tmp_path / "masks2"), "--report-dir",
+                               str(tmp_path / "rescored")], cwd=project, capture_output=True,
+                              text=True, timeout=300)
+    assert rescored.returncode == 0, rescored.stdout[-2000:]
+    again = {r["id"]: r for r in read_rows(tmp_path / "rescored")}
+    for r in masks:
+        assert again[r["id"]]["jf"] == r["jf"]

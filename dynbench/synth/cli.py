@@ -18,9 +18,9 @@ def _parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m dynbench.synth") -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m dynbench.synth",
+        prog=prog,
         description="Write a synthetic Dyn-Bench dataset whose answers are true by construction.")
     parser.add_argument("out", type=Path, help="output folder (gets frames/ masks/ multi_json/)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
