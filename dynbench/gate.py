@@ -246,8 +246,12 @@ def refusal_message(folder: Path, problems: list[str]) -> str:
 
 
 def unusable_message(folder: Path, problems: list[str]) -> str:
-    return (f"refusing baseline {folder}: {'; '.join(problems)}. It would make any run look "
-            "like an improvement; use a clean run (exit 0) as the baseline.")
+    only_too_few = all(p.startswith("no task has enough paired cases") for p in problems)
+    advice = ("A verdict on so few cases would be noise; compare runs over more of the "
+              "benchmark (a larger --limit or none)." if only_too_few else
+              "It would make any run look like an improvement; use a clean run (exit 0) as "
+              "the baseline.")
+    return f"refusing baseline {folder}: {'; '.join(problems)}. {advice}"
 
 
 # --- pairing and testing -----------------------------------------------------------------

@@ -179,8 +179,9 @@ def score_cell(entry: Any) -> dict[str, Any]:
         return {"score": None, "text": "n/a"}
     ci = entry.get("ci95")
     ci = [fmt(ci[0]), fmt(ci[1])] if isinstance(ci, list) and len(ci) == 2 else None
+    deff = number(entry.get("design_effect"))
     return {"score": fmt(entry["score"]), "ci": ci, "n": entry.get("n"),
-            "clusters": entry.get("clusters")}
+            "clusters": entry.get("clusters"), "deff": None if deff is None else f"{deff:.2f}"}
 
 
 def score_rows(summary: dict) -> list[dict]:
@@ -193,8 +194,13 @@ def score_rows(summary: dict) -> list[dict]:
 def overall_view(summary: dict) -> dict[str, Any]:
     overall = _dict(summary.get("overall"))
     entered = overall.get("entered") if isinstance(overall.get("entered"), list) else []
+    dims = [d for d in _dict(summary.get("dimensions")).values() if isinstance(d, dict)]
+    combined = [{"label": label, "text": str(text)} for label, text in (
+        ("dimensions", dims[0].get("combined") if dims else None),
+        ("overall", overall.get("combined"))) if text]
     return {"score": "n/a" if overall.get("score") is None else fmt(overall["score"]),
-            "n": len(entered), "entered": ", ".join(map(str, entered)) or "none"}
+            "n": len(entered), "entered": ", ".join(map(str, entered)) or "none",
+            "combined": combined}
 
 
 def task_chart(summary: dict) -> dict[str, Any]:

@@ -42,12 +42,17 @@ def register(sub) -> None:
 # --- the leaderboard (pure) ---------------------------------------------------------------
 
 
+INTERVALS = ("n = cases, v = videos; intervals are 95%, clustered by video (QA: Wilson on the "
+             "effective sample size, J&F: Student-t with videos - 1 df)")
+
+
 def _cell(entry: dict | None) -> dict[str, Any]:
     if not entry or entry.get("score") is None:
         return {"score": None, "text": "-" if not entry else "n/a"}
     ci = entry.get("ci95")
+    videos = f" v={entry['clusters']}" if entry.get("clusters") is not None else ""
     text = f"{entry['score']:.1f}" + (f" [{ci[0]:.1f}-{ci[1]:.1f}]" if ci else "") + \
-        f" n={entry['n']}"
+        f" n={entry['n']}{videos}"
     return {"score": entry["score"], "text": text}
 
 
@@ -77,6 +82,11 @@ def differences(runs: list[Run]) -> list[str]:
         if len(values) > 1:
             notes.append(f"scoring setting {key} differs ({', '.join(sorted(values))}): "
                          "scores are not comparable")
+    unclustered = [r.folder.name for r in runs
+                   if any("clusters" not in t for t in r.summary.get("tasks", {}).values())]
+    if unclustered:
+        notes.append(f"{', '.join(unclustered)}: written before intervals were clustered by "
+                     "video; its intervals treat cases as independent (narrower)")
     prints = {r.summary.get("settings", {}).get("dataset_fingerprint") for r in runs}
     if len(prints) > 1:
         notes.append("the runs evaluated different case sets (dataset fingerprints differ)")
@@ -126,7 +136,7 @@ def render_text(board: dict) -> str:
         cells = [c["text"] + (" *" if i == row["best"] else "")
                  for i, c in enumerate(row["cells"])]
         lines.append(f"{row['label']:<{left}}" + "".join(f"{c:<{width}}" for c in cells))
-    lines.append("* best of the row; intervals are 95% (QA: Wilson, J&F: Student-t)")
+    lines.append(f"* best of the row; {INTERVALS}")
     lines += [f"note: {n}" for n in board["notes"]]
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
@@ -143,7 +153,7 @@ def render_md(board: dict) -> str:
                  for i, c in enumerate(row["cells"])]
         lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("Bold: best of the row. Intervals are 95% (QA: Wilson, J&F: Student-t).")
+    lines.append(f"Bold: best of the row; {INTERVALS}.")
     lines += [f"\n> note: {_md(n)}" for n in board["notes"]]
     return "\n".join(lines) + "\n"
 
@@ -160,8 +170,7 @@ def render_html(board: dict) -> str:
         + "</tr>" for row in board["rows"])
     notes = "".join(f"<p class=meta>note: {escape(n)}</p>" for n in board["notes"])
     body = (f"<h1>Dyn-Bench comparison</h1><table><tr><th></th>{heads}</tr>{rows}</table>"
-            "<p class=meta>Bold: best of the row. Intervals are 95% (QA: Wilson, J&amp;F: "
-            f"Student-t).</p>{notes}")
+            f"<p class=meta>Bold: best of the row; {escape(INTERVALS)}.</p>{notes}")
     return page("Dyn-Bench comparison", body).replace('data-js="pending"', 'data-js="none"')
 
 

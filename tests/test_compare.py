@@ -52,14 +52,27 @@ def test_text_leaderboard_ranks_by_overall_and_marks_best(runs, capsys):
     cameraqa = next(line for line in lines if "(cameraqa)" in line)
     assert cameraqa.startswith("Camera-Object QA (cameraqa)")
     # clustered intervals (one case per video: Wilson at n_eff = n - 1)
-    assert cameraqa.split()[3:] == ["80.0", "[47.4-94.7]", "n=10", "80.0", "[47.4-94.7]", "n=10",
-                                    "30.0", "[10.2-61.8]", "n=10"]  # a tie: no star
+    assert cameraqa.split()[3:] == ["80.0", "[47.4-94.7]", "n=10", "v=10", "80.0",
+                                    "[47.4-94.7]", "n=10", "v=10", "30.0", "[10.2-61.8]",
+                                    "n=10", "v=10"]  # a tie: no star
     objmask = next(line for line in lines if "(objmask)" in line)
-    assert "n=4 *" in objmask and objmask.index("*") < objmask.index("31.5")
+    assert "n=4 v=4 *" in objmask and objmask.index("*") < objmask.index("31.5")
     assert next(line for line in lines if "(sceneqa)" in line).split()[3:] == ["-", "-", "-"]
     overall = next(line for line in lines if line.startswith("overall"))
     assert overall.split()[1:4] == ["70.8", "(2", "tasks)"] and overall.count("*") == 1
     assert "note:" not in out
+    assert "intervals are 95%, clustered by video" in out
+
+
+def test_run_without_clusters_is_noted(tmp_path, runs, capsys):
+    old = runs[0] / "report.json"
+    doc = json.loads(old.read_text())
+    for task in doc["dynbench"]["tasks"].values():
+        task.pop("clusters"), task.pop("design_effect")
+    old.write_text(json.dumps(doc))
+    out = compare(*map(str, runs), capsys=capsys)
+    assert "note: weak: written before intervals were clustered by video" in out
+    assert next(line for line in out.splitlines() if "(cameraqa)" in line).endswith("n=10")
 
 
 def test_markdown_and_notes_on_differences(tmp_path, runs, capsys):

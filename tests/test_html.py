@@ -47,6 +47,11 @@ def test_report_html_content(sample_run):
     for heading in ("Scores", "Per task", "Errors (0)", "Latency", f"Samples ({len(records)})"):
         assert f"<h2>{heading}</h2>" in text
     assert "Camera-Object" in text and "[2.7–28.9]" in text  # interval of cameraqa
+    summary = json.loads((sample_run / "summary.json").read_text())
+    cameraqa = summary["tasks"]["cameraqa"]
+    assert (f"n={cameraqa['n']}, {cameraqa['clusters']} videos, design effect "
+            f"{cameraqa['design_effect']:.2f}") in text
+    assert f"overall: {summary['overall']['combined']}" in text
     assert text.count("<svg") == 2 and "aria-label=\"latency histogram\"" in text
     # self-contained: no external script, style sheet, image or font
     assert not re.search(r'<link|<script[^>]+src=|src="https?:|url\(', text)

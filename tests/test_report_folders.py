@@ -81,7 +81,8 @@ def test_runs_in_the_same_second_get_their_own_folders(tmp_path):
 
 
 def test_concurrent_runs_latest_and_baseline_by_model_folder(tmp_path):
-    data, folder = small_dataset(tmp_path / "d"), project(tmp_path)
+    data, folder = tmp_path / "d", project(tmp_path)
+    generate(data, seed=5, scenes=9, frames=4, size=(48, 36))  # enough cases for the gate
     procs = [subprocess.Popen(pytest_cmd("--data-dir", str(data)), cwd=folder,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for _ in range(2)]

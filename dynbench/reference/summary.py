@@ -1,8 +1,9 @@
-"""The report's reference section: convention counts, skipped cases, unrounded scores.
+"""The report's reference section: convention counts, skipped cases, official scores.
 
-``score_exact`` is the task score exactly as the official code computes it (mean of the
-per-case values times 100, not rounded), so it can be compared with the official numbers to
-floating-point precision; ``score`` stays rounded like every other report.
+``score_exact`` is the task score computed the way the official code computes it (numpy
+mean of the per-case values, times 100), so it can be compared with the official
+numbers to floating-point precision; ``score`` is the suite's own full-precision mean (it may
+differ from it in the last digits).
 """
 
 from __future__ import annotations

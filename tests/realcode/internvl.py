@@ -99,8 +99,13 @@ def internvl3_5_fp32_rule(major: int, shim: bool) -> tuple[str, tuple[str, ...]]
     return TOO_NEW if major >= 5 else ("load_error", ("casts mlp1 (bfloat16) itself",))
 
 
+def build_internvl3_current(folder: Path) -> str | None:
+    return build(folder, internvl3_5_code(), "Qwen2ForCausalLM", "qwen2")
+
+
 CHECKPOINTS = {
     "internvl3": RealCheckpoint(build_internvl3, internvl3_rule),
+    "internvl3-gpt-oss-tree": RealCheckpoint(build_internvl3_current, internvl3_5_rule),
     "internvl3_5": RealCheckpoint(build_internvl3_5, internvl3_5_rule),
     "internvl3_5-fp32": RealCheckpoint(build_internvl3_5, internvl3_5_fp32_rule,
                                        child_args=("--dtype", "fp32")),
