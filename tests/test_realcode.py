@@ -95,8 +95,8 @@ def test_real_code_through_pytest(name, shim, built, dataset, env, tmp_path):
     rows = rows_of(tmp_path / "out")
     outcome, expected = checkpoint.expect(MAJOR, shim)
     answers = [r.get("output") for r in rows if r.get("kind") == "qa"]
-    load_lines = sorted({line.split("LoadError: ", 1)[1].strip() for line in text.splitlines()
-                         if "LoadError: " in line})
+    load_lines = [line.strip() for line in text.splitlines()
+                  if line.strip().startswith("cause:")]  # the fail-fast block (exit 11)
     print(f"\nREALCODE {name}{' (pretend CUDA)' if shim else ''} transformers "
           f"{transformers.__version__}: exit {proc.returncode} in "
           f"{time.perf_counter() - start:.0f}s; build: {build_error or 'ok'}; "
