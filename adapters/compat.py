@@ -35,7 +35,7 @@ def transformers_major() -> int:
     return int(transformers_version().split(".")[0])
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
+def exception_chain(exc: BaseException) -> list[BaseException]:
     """The exception and its causes, outermost first."""
     seen: list[BaseException] = []
     while exc is not None and exc not in seen:
@@ -52,7 +52,7 @@ def removed_in_transformers_5(exc: BaseException) -> str | None:
     """The line of ``exc`` (or of a cause) that shows transformers-4 code meeting 5.x, if any."""
     if transformers_major() < 5:
         return None
-    for err in _chain(exc):
+    for err in exception_chain(exc):
         text = f"{type(err).__name__}: {err}"
         if _rope_default_missing(err):
             return f"{text} (the RoPE table of transformers 5 has no 'default' entry)"
@@ -77,7 +77,7 @@ def needs_transformers_4(model: str, code: str, exc: BaseException) -> LoadError
     cause = removed_in_transformers_5(exc)
     if cause is None:
         return None
-    inner = _chain(exc)[-1]
+    inner = exception_chain(exc)[-1]
     return LoadError(
         f"{model}: {code} was written for transformers 4 and cannot run under the installed "
         f"transformers {transformers_version()}: {cause} (at {where(inner)}).\n"
@@ -89,7 +89,7 @@ def needs_transformers_4(model: str, code: str, exc: BaseException) -> LoadError
 def missing_packages(model: str, exc: BaseException) -> LoadError | None:
     """transformers' check of remote code imports ("requires the following packages that were
     not found in your environment: x, y. Run `pip install x y`") as a LoadError."""
-    for err in _chain(exc):
+    for err in exception_chain(exc):
         if isinstance(err, ImportError) and "requires the following packages" in str(err):
             return LoadError(f"{model}: {err}")
     return None

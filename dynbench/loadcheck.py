@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from dynbench.adapters.base import LoadError
+from dynbench.adapters.compat import exception_chain
 
 CAUSE_CHARS = 600  # a cause longer than this is clipped; the full traceback is in the report
 HUB_TIMEOUT_S = 5.0  # how long a hub that does not answer may take to say so
@@ -143,14 +144,6 @@ def _unreachable(endpoint: str) -> str | None:
 # --- explaining a failure ----------------------------------------------------------------
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    while exc is not None and exc not in seen:
-        seen.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    return seen
-
-
 def _text(chain: list[BaseException]) -> str:
     return " ".join(f"{type(e).__name__}: {e}" for e in chain)
 
@@ -169,7 +162,7 @@ def _hub_fix(model_id: str | None) -> str:
 
 def explain(exc: BaseException, model: str, hub_id: str | None = None) -> LoadFailure:
     """One message for a failed load: what, why, and what to do."""
-    chain = _chain(exc)
+    chain = exception_chain(exc)
     text = _text(chain)
     lowered = text.lower()
     names = {type(e).__name__ for e in chain}

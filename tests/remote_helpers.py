@@ -1,4 +1,4 @@
-"""Frames, requests and checks shared by the remote-code stand-in tests (Sa2VA, InternVL chat)."""
+"""Frames, requests and checks shared by the remote-code stand-in tests (every remote family)."""
 
 from __future__ import annotations
 

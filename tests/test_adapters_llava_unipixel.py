@@ -18,64 +18,40 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from dynbench.adapters import compat
 from dynbench.adapters import remote_common as rc
-from dynbench.adapters.base import MASK, QA, LoadError, MaskRequest, QARequest, Video
+from dynbench.adapters.base import MASK, QA, LoadError, Video
 from dynbench.adapters.registry import create_adapter
 from dynbench.modelspec import ModelSpec
 from dynbench.tiny import build_tiny
+from tests.remote_helpers import (
+    EXPRESSION,
+    INDICES,
+    INSTALL,
+    PROMPT,
+    SIZE,
+    frame,
+    offline_hf,
+    qa,
+    red_over_green,
+    seg,
+)
 
 TF5 = compat.transformers_major() >= 5
 needs_tf4 = pytest.mark.skipif(TF5, reason="the published code needs transformers 4; the "
                                            "transformers 5 behaviour is tested separately")
 needs_tf5 = pytest.mark.skipif(not TF5, reason="transformers 5 behaviour")
-INSTALL_4 = "pip install 'transformers>=4.57.1,<5'"
-PROMPT = ("How does the red box move?\nA. left\nB. right\nC. up\nD. down\n"
-          "Answer with the option's letter from the given choices directly.")
-MASK_PROMPT = "the red box that moves right"  # the bare question, as the official code sends
-SIZE = (64, 48)  # (width, height)
-INDICES = [0, 2, 4]
+INSTALL_4 = INSTALL
+MASK_PROMPT = EXPRESSION  # the bare question, as the official code sends
 SIZES = [(160, 120), (640, 480), (854, 480), (1280, 720), (1920, 1080), (480, 854),
          (720, 1280)]  # (width, height); the last two portrait
 
 
-def frame(i: int, size: tuple[int, int] = SIZE) -> Image.Image:
-    """Green background, a red 10x10 square moving 10 px right per shown frame."""
-    arr = np.zeros((size[1], size[0], 3), dtype=np.uint8)
-    arr[..., 1] = 255
-    arr[10:20, 5 + 10 * i:15 + 10 * i] = (255, 0, 0)
-    return Image.fromarray(arr)
-
-
-def red_over_green(img: Image.Image) -> np.ndarray:
-    arr = np.asarray(img).astype(int)
-    return arr[..., 0] > arr[..., 1]
-
-
-def qa() -> QARequest:
-    return QARequest("qa/src/scene/q0", "How does the red box move?",
-                     ("A. left", "B. right", "C. up", "D. down"), PROMPT)
-
-
-def seg() -> MaskRequest:
-    return MaskRequest("objmask/src/scene/obj1", MASK_PROMPT, MASK_PROMPT)
-
-
 @pytest.fixture(scope="module")
-def hf_env(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("hf-home")
-    for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                       "HF_HOME": str(home), "HF_MODULES_CACHE": str(home / "modules")}.items():
-        mp.setenv(key, value)
-    yield home
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
-def standin(tmp_path_factory, hf_env):
+def standin(tmp_path_factory):
+    """``standin(name)`` -> folder of the tiny stand-in checkpoint, built once per module."""
+    mp = offline_hf(tmp_path_factory)
     root = tmp_path_factory.mktemp("standins")
     built: dict[str, Path] = {}
 
@@ -84,7 +60,8 @@ def standin(tmp_path_factory, hf_env):
             built[name] = build_tiny(name, root / f"{name}-standin")
         return built[name]
 
-    return get
+    yield get
+    mp.undo()
 
 
 def make_video(folder: Path, n: int = 3, size: tuple[int, int] = SIZE, ext: str = "png") -> Video:

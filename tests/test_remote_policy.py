@@ -6,6 +6,7 @@ given only for a 4.x-code signature under transformers >= 5, never by version al
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -141,3 +142,13 @@ def test_without_the_shim_gpu_placements_fail():
     assert not torch.cuda.is_available()
     with pytest.raises((RuntimeError, AssertionError)):
         torch.ones(2).cuda()
+
+
+def test_mask_stack_shapes_and_dtypes():
+    four_d = np.zeros((1, 3, 4, 5), dtype=np.float32)
+    four_d[0, 1, 2, 3] = 0.7
+    assert rc.mask_stack(four_d, 3, "m")[1, 2, 3] and rc.mask_stack(four_d, 3, "m").sum() == 1
+    assert rc.mask_stack(np.full((3, 4, 5), 255, np.uint8), 3, "m").all()
+    assert rc.mask_stack(np.ones((4, 5), bool), 1, "m").shape == (1, 4, 5)
+    with pytest.raises(rc.MisalignedOutput, match="shape"):
+        rc.mask_stack(np.ones((2, 3, 4, 5), bool), 3, "m")
