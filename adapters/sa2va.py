@@ -86,8 +86,11 @@ def check_llm_generates(model: Any, spec: Any) -> None:
 
     ``Sa2VA-8B``/``-26B`` build an InternLM2 LLM whose class inherits ``GenerationMixin`` only
     through its base; transformers >= 4.50 then gives it no ``generation_config`` and
-    ``predict_forward`` fails in ``generate`` (its legacy-cache code fails next). Read from
-    the loaded model, so LLMs that can generate are never refused.
+    ``predict_forward`` fails in ``generate``. Patching that is not enough (tried on the real
+    files under 4.57.6): its ``prepare_inputs_for_generation`` then indexes the cache object as
+    a legacy tuple, and with the legacy cache forced it drops ``output_hidden_states``, so the
+    [SEG] hidden states never come back. Read from the loaded model, so LLMs that can generate
+    are never refused.
     """
     llm = getattr(model, "language_model", None)
     if llm is None or not hasattr(llm, "generate") or llm.generation_config is not None:
