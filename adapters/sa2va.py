@@ -20,7 +20,9 @@ and every wrapper's SAM2 keeps its state on ``torch.device("cuda")``, so without
 one case can run: :meth:`Sa2VAAdapter.load` refuses a CPU once, with the fix. Frames for
 the LLM and for SAM2 are cast to bfloat16 in ``predict_forward``: ``auto`` means bf16 and
 other dtypes are refused at load. Bare ``.cuda()`` follows the *current* CUDA device, so
-``--device cuda:N`` makes N current for loading and for every call.
+``--device cuda:N`` makes N current for loading and for every call. Sa2VA-8B/-26B's InternLM2
+LLM was written for transformers < 4.50 and gets its 4.49 generation back at load
+(:func:`restore_llm_generation`).
 """
 
 from __future__ import annotations
@@ -28,13 +30,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dynbench.adapters import compat, loading
+from dynbench.adapters import legacy_generation, loading
 from dynbench.adapters import remote_common as rc
 from dynbench.adapters.base import (
     MASK,
     QA,
     Adapter,
-    LoadError,
     MaskRequest,
     QARequest,
     Segmentation,
@@ -81,27 +82,18 @@ def uses_processor(config: dict[str, Any], hub_id: str | None = None) -> bool:
     return bool(hub_id and QWEN_HUB_ID.search(hub_id))
 
 
-def check_llm_generates(model: Any, spec: Any) -> None:
-    """Refuse, at load, an InternVL-based Sa2VA whose LLM transformers will not let generate.
-
-    ``Sa2VA-8B``/``-26B`` build an InternLM2 LLM whose class inherits ``GenerationMixin`` only
-    through its base; transformers >= 4.50 then gives it no ``generation_config`` and
-    ``predict_forward`` fails in ``generate``. Patching that is not enough (tried on the real
-    files under 4.57.6): its ``prepare_inputs_for_generation`` then indexes the cache object as
-    a legacy tuple, and with the legacy cache forced it drops ``output_hidden_states``, so the
-    [SEG] hidden states never come back. Read from the loaded model, so LLMs that can generate
-    are never refused.
-    """
+def restore_llm_generation(model: Any, spec: Any) -> str | None:
+    """Give an InternVL-based Sa2VA's pre-4.50 LLM (Sa2VA-8B/-26B: InternLM2) the generation
+    transformers 4.49 gave it (see ``legacy_generation``); the restored class name, or None."""
     llm = getattr(model, "language_model", None)
-    if llm is None or not hasattr(llm, "generate") or llm.generation_config is not None:
-        return
-    name = spec.hub_id or loading.model_source(spec)
-    raise LoadError(
-        f"{name}: its language model ({type(llm).__name__}) cannot generate under "
-        f"transformers {compat.transformers_version()}: the class does not inherit GenerationMixin "
-        "directly, so it gets no generation_config and predict_forward fails in generate(); "
-        "its code was written for transformers 4.42. No supported transformers runs it; the "
-        "Sa2VA checkpoints with Qwen LLMs (Sa2VA-1B/4B, Sa2VA-InternVL3-*, Sa2VA-Qwen*) run.")
+    if not legacy_generation.needs_restoring(llm):
+        return None
+    name = type(llm).__name__
+    legacy_generation.restore(llm)
+    loading.say_once(f"{spec.hub_id or loading.model_source(spec)}: its LLM ({name}) was "
+                     "written for transformers < 4.50; generating as transformers 4.49 did "
+                     "(GenerationMixin, legacy tuple cache, hidden states passed through)")
+    return name
 
 
 def clean_text(prediction: Any) -> str:
@@ -134,7 +126,9 @@ class Sa2VAAdapter(Adapter):
         loading.set_current_cuda(device)
         with loading.timed(self.facts, "load_s"), loading.current_cuda(device):
             model = rc.load_pretrained(AutoModel, self.spec, device, dtype=dtype)
-            check_llm_generates(model, self.spec)
+            restored = restore_llm_generation(model, self.spec)
+            if restored:
+                self.facts["llm_generation"] = f"{restored}: transformers 4.49 generation"
             self.model = loading.place(model, self.spec, device)
             self.uses_processor = uses_processor(self.model.config.to_dict(), self.spec.hub_id)
             if self.uses_processor:

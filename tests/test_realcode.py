@@ -237,3 +237,65 @@ def test_sa2va_call_equals_the_official_code(tmp_path, task, qwen):
             for f, g in zip(t_kw["video"], o_kw["video"], strict=True)] == [True] * 3
     assert {k: v for k, v in t_kw.items() if k != "video"} == \
         {k: v for k, v in o_kw.items() if k != "video"}
+
+
+# ---------------------------------------------------------------- Sa2VA-8B's pre-4.50 LLM
+
+OLD_PYTHON = "DYNBENCH_PYTHON_TRANSFORMERS_449"  # a Python whose transformers is 4.49.x
+GENERATION_SCRIPT = """
+import os, sys
+import torch
+from PIL import Image
+from transformers import AutoModel, AutoTokenizer
+sys.path.insert(0, {root!r})
+from tests.pretend_cuda import PretendCuda
+model = AutoModel.from_pretrained({folder!r}, trust_remote_code=True, torch_dtype=torch.bfloat16)
+tok = AutoTokenizer.from_pretrained({folder!r}, trust_remote_code=True, use_fast=False)
+llm = model.language_model
+if {restore}:
+    from dynbench.adapters import legacy_generation
+    legacy_generation.restore(llm)
+torch.manual_seed(0)
+with torch.no_grad():
+    llm.output.weight.normal_(0, 0.5)  # the built checkpoint stops at once; this one talks
+seen = {{}}
+generate = llm.generate
+def capped(*args, **kwargs):  # the real code asks for 2048 new tokens
+    out = generate(*args, **{{**kwargs, "max_new_tokens": 64}})
+    seen["seq"] = out.sequences
+    seen["hid"] = torch.stack([h[-1][0, -1].float() for h in out.hidden_states])
+    return out
+llm.generate = capped
+frames = [Image.new("RGB", (64, 48), (40 * i, 200 - 30 * i, 90)) for i in range(3)]
+with PretendCuda():
+    out = model.predict_forward(video=frames, text="<image>Please segment the box.",
+                                tokenizer=tok)
+torch.save({{"seq": seen["seq"], "hid": seen["hid"], "text": out["prediction"]}}, {out!r})
+"""
+
+
+def test_sa2va_internlm2_generates_as_under_transformers_4_49(built, env, tmp_path):
+    """The restored generation of Sa2VA-8B's real InternLM2 code under the installed 4.57
+    equals that code's own generation under transformers 4.49 (its last release that runs it
+    unchanged): same tokens, same last-layer hidden state at every step (what [SEG] reads)."""
+    old = os.environ.get(OLD_PYTHON)
+    if MAJOR >= 5 or not old:
+        pytest.skip(f"needs transformers 4.57 here and {OLD_PYTHON}=<python with 4.49>")
+    folder, build_error = built("sa2va_internlm2")
+    assert build_error is None, build_error
+    runs = {}
+    for name, python, restore in (("4.49", old, False), ("installed", sys.executable, True)):
+        out = tmp_path / f"{name}.pt"
+        script = GENERATION_SCRIPT.format(root=str(ROOT), folder=str(folder), restore=restore,
+                                          out=str(out))
+        proc = subprocess.run([python, "-c", script], env=env, capture_output=True, text=True,
+                              timeout=1800)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        runs[name] = torch.load(out)
+    a, b = runs["4.49"], runs["installed"]
+    diff = (a["hid"] - b["hid"]).abs().max().item()
+    print(f"\nREALCODE sa2va_internlm2 generation: transformers 4.49 vs "
+          f"{transformers.__version__} restored: {a['seq'].shape[1]} tokens, equal "
+          f"{torch.equal(a['seq'], b['seq'])}; hidden states max |diff| {diff}")
+    assert torch.equal(a["seq"], b["seq"]) and a["text"] == b["text"]
+    assert diff == 0.0

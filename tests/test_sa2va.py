@@ -320,23 +320,20 @@ def test_fp32_gives_the_real_dtype_error(standin, video, cuda, name, text):
         official_call(model, folder, name == "sa2va_qwen", video.frames, text)
 
 
-def test_an_llm_transformers_will_not_let_generate_is_refused_at_load():
-    """Sa2VA-8B's InternLM2 class gets no generation_config under transformers >= 4.50."""
+def test_a_pre_4_50_llm_gets_its_generation_back_at_load():
+    """Sa2VA-8B's InternLM2 class gets no generation_config under transformers >= 4.50: the
+    adapter restores 4.49's generation (tests/test_legacy_generation.py), Qwen wrappers and
+    LLMs that can generate are left alone."""
     from types import SimpleNamespace
 
-    from dynbench.adapters.sa2va import check_llm_generates
+    from dynbench.adapters.sa2va import restore_llm_generation
+    from tests.test_legacy_generation import old_style_lm
 
     spec = ModelSpec(name="ByteDance/Sa2VA-8B")
+    llm = old_style_lm()
+    assert restore_llm_generation(SimpleNamespace(language_model=llm), spec) == "OldStyleLM"
+    assert llm.generation_config is not None
+    assert restore_llm_generation(SimpleNamespace(language_model=llm), spec) is None  # once
+    assert restore_llm_generation(SimpleNamespace(model=llm), spec) is None  # no language_model
 
-    class InternLM2ForCausalLM:  # noqa: N801 - named as the real class
-        generation_config = None
 
-        def generate(self):
-            raise AssertionError("never reached")
-
-    with pytest.raises(LoadError, match=r"\(InternLM2ForCausalLM\) cannot generate under"):
-        check_llm_generates(SimpleNamespace(language_model=InternLM2ForCausalLM()), spec)
-    llm = InternLM2ForCausalLM()
-    llm.generation_config = object()
-    check_llm_generates(SimpleNamespace(language_model=llm), spec)  # can generate: kept
-    check_llm_generates(SimpleNamespace(model=llm), spec)  # Qwen wrappers: no language_model
