@@ -31,27 +31,15 @@ from typing import Any, ClassVar
 from dynbench.adapters import compat, loading
 from dynbench.adapters import qwen_inputs as qi
 from dynbench.adapters import remote_common as rc
-from dynbench.adapters.base import QA, Adapter, LoadError, QARequest, Video
+from dynbench.adapters.base import QA, Adapter, QARequest, Video
 from dynbench.adapters.hf_common import accepts_kwarg
 
-QWEN_VL_UTILS = ("LLaVA-OneVision-1.5 prepares frames with qwen_vl_utils, which is not "
-                 "installed: pip install 'qwen-vl-utils==0.0.14' (the version the paper pins; "
-                 "a dependency of dynbench's default install)")
 CODE = "its remote code"
-
-
-def _process_vision_info() -> Any:
-    try:
-        from qwen_vl_utils import process_vision_info
-    except ImportError as exc:
-        raise LoadError(QWEN_VL_UTILS) from exc
-    return process_vision_info
 
 
 def video_messages(video: Video, prompt: str) -> list[dict[str, Any]]:
     """One user turn: the frames as a video (PIL list), then the prompt."""
-    content = [{"type": "video", "video": list(video.frames)}, {"type": "text", "text": prompt}]
-    return [{"role": "user", "content": content}]
+    return qi.video_message(video.frames, prompt)
 
 
 class LlavaOV15Adapter(Adapter):
@@ -70,7 +58,7 @@ class LlavaOV15Adapter(Adapter):
     def load(self) -> None:
         from transformers import AutoModelForCausalLM, AutoProcessor
 
-        _process_vision_info()  # fail before loading weights, not at the first case
+        self.facts["qwen_vl_utils"] = qi.checked_version()
         loading.set_allocator_defaults()
         device = loading.resolve_device(self.spec)
         with loading.timed(self.facts, "load_s"):

@@ -23,6 +23,7 @@ from typing import Any
 
 from PIL import Image
 
+from dynbench.adapters import loading
 from dynbench.adapters.base import LoadError
 
 PINNED_QWEN_VL_UTILS = "0.0.14"
@@ -56,6 +57,15 @@ def version_note() -> str | None:
         return None
     return (f"qwen-vl-utils {version} is installed; the paper's frame sizes are those of "
             f"{PINNED_QWEN_VL_UTILS} ({INSTALL_QWEN_VL_UTILS})")
+
+
+def checked_version() -> str:
+    """The installed qwen-vl-utils version (the install command when missing), said once
+    when it is not the pinned one. Called at load, before any weights."""
+    note = version_note()
+    if note:
+        loading.say_once(note)
+    return qwen_vl_utils_version()
 
 
 def video_message(frames: list[Any], text: str | None = None) -> list[dict[str, Any]]:

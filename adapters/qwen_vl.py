@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 
 from PIL import Image
 
-from dynbench.adapters import loading
 from dynbench.adapters import qwen_inputs as qi
 from dynbench.adapters.base import Video
 from dynbench.adapters.hf_common import (
@@ -76,10 +75,7 @@ class Qwen25VLAdapter(_QwenVideoAdapter):
                 "frame_list_fps": self.frame_list_fps}
 
     def attach(self, model: Any, processor: Any) -> None:
-        note = qi.version_note()
-        if note:
-            loading.say_once(note)
-        self.facts["qwen_vl_utils"] = qi.qwen_vl_utils_version()
+        self.facts["qwen_vl_utils"] = qi.checked_version()
         super().attach(model, processor)
 
     def prepare_frames(self, video: Video) -> Any:

@@ -136,13 +136,15 @@ def test_llava_ov_1_5_follows_the_weights_dtype(standin, video, dtype):
 def test_llava_ov_1_5_standin_rejects_what_the_real_forward_rejects(standin, video):
     """Real traits: generate() refuses second_per_grid_ts; temporal patches of 2 break the
     video-token count exactly as in the real model."""
-    from dynbench.adapters.llava_ov import _process_vision_info, video_messages
+    from qwen_vl_utils import process_vision_info
+
+    from dynbench.adapters.llava_ov import video_messages
 
     adapter = loaded(standin("llava_ov_1_5"))
     messages = video_messages(video, PROMPT)
     text = adapter.processor.apply_chat_template(messages, tokenize=False,
                                                  add_generation_prompt=True)
-    _, videos = _process_vision_info()(messages)
+    _, videos = process_vision_info(messages)
     inputs = adapter.processor(text=[text], videos=videos, return_tensors="pt")
     inputs["second_per_grid_ts"] = [1.0]
     with pytest.raises(ValueError, match="second_per_grid_ts"):

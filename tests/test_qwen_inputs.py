@@ -468,3 +468,20 @@ def test_missing_qwen_vl_utils_says_how_to_install(monkeypatch):
         qi.qwen_vl_utils_video([Image.new("RGB", (8, 8))])
     with pytest.raises(LoadError, match="qwen-vl-utils"):  # at load, before any case
         Qwen25VLAdapter(ModelSpec(name="x")).attach(object(), object())
+
+
+def test_another_qwen_vl_utils_version_is_said_once(monkeypatch, caplog):
+    from importlib import metadata
+
+    from dynbench.adapters import qwen_inputs as qi
+
+    real = metadata.version
+    monkeypatch.setattr(qi.metadata, "version",
+                        lambda name: "0.0.11" if name == "qwen-vl-utils" else real(name))
+    with caplog.at_level("WARNING", logger="dynbench"):
+        assert qi.checked_version() == "0.0.11"
+        assert qi.checked_version() == "0.0.11"
+    said = [r.message for r in caplog.records if "qwen-vl-utils 0.0.11 is installed" in r.message]
+    assert len(said) == 1 and "pip install 'qwen-vl-utils==0.0.14'" in said[0]
+    monkeypatch.setattr(qi.metadata, "version", real)
+    assert qi.checked_version() == "0.0.14" and qi.version_note() is None
