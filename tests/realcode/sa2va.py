@@ -121,16 +121,18 @@ def build_qwen_based(folder: Path, sub: str, qwen3: bool) -> str | None:
                   "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
                   "num_position_embeddings": 64, "deepstack_visual_indexes": [0],
                   "out_hidden_size": TEXT["hidden_size"]}
-        processor = _qwen_processor("Qwen3VLProcessor", tok, 16, False, size={
-            "shortest_edge": 4 * 32 * 32, "longest_edge": 256 * 32 * 32})
+        size = {"shortest_edge": 4 * 32 * 32, "longest_edge": 256 * 32 * 32}
+        processor = _qwen_processor("Qwen3VLProcessor", tok, 16, False,
+                                    {"image": size, "video": size})
     else:
         text.update(rope_theta=1e6, rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]})
         vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
                   "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
                   "window_size": 56, "fullatt_block_indexes": [1], "tokens_per_second": 2,
                   "out_hidden_size": TEXT["hidden_size"]}
+        size = {"shortest_edge": 4 * 28 * 28, "longest_edge": 64 * 28 * 28}
         processor = _qwen_processor("Qwen2_5_VLProcessor", tok, 14, True,
-                                    min_pixels=4 * 28 * 28, max_pixels=64 * 28 * 28)
+                                    {"image": size, "video": size})
     config = {"architectures": ["Sa2VAChatModelQwen"], "model_type": "sa2va_chat",
               "auto_map": {"AutoConfig": "configuration_sa2va_chat.Sa2VAChatConfigQwen",
                            "AutoModel": "modeling_sa2va_qwen.Sa2VAChatModelQwen"},
