@@ -101,7 +101,10 @@ def load_error(model: str, code: str, exc: BaseException) -> LoadError | None:
 
 
 def raise_load_error(model: str, code: str, exc: BaseException) -> Any:
-    """Re-raise ``exc`` as a LoadError when it is one (chained), else unchanged."""
+    """Re-raise ``exc`` as a LoadError when it is one (chained), else unchanged. A LoadError
+    that already explains itself is raised as it is, not wrapped again."""
+    if isinstance(exc, LoadError):
+        raise exc
     error = load_error(model, code, exc)
     if error is None:
         raise exc

@@ -68,3 +68,14 @@ def test_remote_code_missing_packages_is_a_load_error():
     with pytest.raises(LoadError) as caught:
         compat.raise_load_error("org/m", "code", raised(exc))
     assert isinstance(caught.value.__cause__, RuntimeError)
+
+
+def test_a_load_error_is_not_wrapped_twice(monkeypatch):
+    monkeypatch.setattr(compat, "transformers_version", lambda: "5.24.0")
+    inner = LoadError("org/m: its remote code cannot run under transformers 5.24.0: it imports "
+                      "transformers.modeling_attn_mask_utils (No module named "
+                      "'transformers.modeling_attn_mask_utils'). Fix: "
+                      f"{compat.INSTALL_TRANSFORMERS_4}")
+    with pytest.raises(LoadError) as caught:
+        compat.raise_load_error("org/m", "its remote code", inner)
+    assert caught.value is inner and str(caught.value).count("cannot run under") == 1
