@@ -91,8 +91,9 @@ def load_failure(exc: BaseException, spec: ModelSpec) -> LoadError:
     major = int(version.split(".")[0])
     for signature, cause in TOO_NEW:
         if signature in text and major >= 5:
-            return LoadError(f"{name}: its remote code cannot run under transformers {version}: "
-                             f"{cause} ({text.splitlines()[0]}). "
+            return LoadError(f"{name}: its remote code was written for transformers 4 and "
+                             f"cannot run under transformers {version}: {cause} "
+                             f"({text.splitlines()[0]}). "
                              f"Fix: {compat.INSTALL_TRANSFORMERS_4}")
     missing = _missing_packages(exc)
     if missing:

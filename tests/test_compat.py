@@ -72,7 +72,8 @@ def test_remote_code_missing_packages_is_a_load_error():
 
 def test_a_load_error_is_not_wrapped_twice(monkeypatch):
     monkeypatch.setattr(compat, "transformers_version", lambda: "5.24.0")
-    inner = LoadError("org/m: its remote code cannot run under transformers 5.24.0: it imports "
+    inner = LoadError("org/m: its remote code was written for transformers 4 and cannot run "
+                      "under transformers 5.24.0: it imports "
                       "transformers.modeling_attn_mask_utils (No module named "
                       "'transformers.modeling_attn_mask_utils'). Fix: "
                       f"{compat.INSTALL_TRANSFORMERS_4}")

@@ -36,8 +36,8 @@ def failure(exc: BaseException, version: str, monkeypatch) -> str:
 ])
 def test_transformers_5_signatures_give_the_install_command(exc, cause, monkeypatch):
     message = failure(exc, "5.24.0", monkeypatch)
-    assert message.startswith("ByteDance/Sa2VA-4B: its remote code cannot run under "
-                              "transformers 5.24.0")
+    assert message.startswith("ByteDance/Sa2VA-4B: its remote code was written for "
+                              "transformers 4 and cannot run under transformers 5.24.0")
     assert cause in message and message.endswith(f"Fix: {INSTALL}")
 
 
