@@ -49,3 +49,23 @@ def small_dataset(root: Path) -> Path:
                 absent=(3,))
     (root / "multi_json" / "srcA" / "park_frame_sampling.json").write_text("{}")
     return root
+
+
+# a conftest for child runs: the chance baseline slowed by $SLOW_S seconds per QA answer, so
+# a run can be watched (progress) or killed half-way (resume)
+SLOW_CONFTEST = '''
+import os, time
+import pytest
+from dynbench.adapters.baseline import ChanceBaseline
+
+class SlowBaseline(ChanceBaseline):
+    """The chance baseline, slowed down so a run can be killed half-way."""
+    def answer(self, video, request):
+        time.sleep(float(os.environ.get("SLOW_S", "0")))
+        return super().answer(video, request)
+
+@pytest.fixture(scope="session")
+def dynbench_adapter(pytestconfig):
+    from dynbench.plugin import _state
+    return SlowBaseline(_state(pytestconfig).spec)
+'''

@@ -15,25 +15,10 @@ import time
 from pathlib import Path
 
 from dynbench.progress import PlainLines, Progress, outcome_word
-from tests.builders import QUESTION, small_dataset, write_scene
+from tests.builders import QUESTION, SLOW_CONFTEST, small_dataset, write_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_TEST = (ROOT / "bench_tests" / "test_dynbench.py").read_text()
-SLOW_CONFTEST = '''
-import os, time
-import pytest
-from dynbench.adapters.baseline import ChanceBaseline
-
-class SlowBaseline(ChanceBaseline):
-    def answer(self, video, request):
-        time.sleep(float(os.environ.get("SLOW_S", "0")))
-        return super().answer(video, request)
-
-@pytest.fixture(scope="session")
-def dynbench_adapter(pytestconfig):
-    from dynbench.plugin import _state
-    return SlowBaseline(_state(pytestconfig).spec)
-'''
 
 
 def project(tmp: Path) -> tuple[Path, Path]:

@@ -11,24 +11,9 @@ import time
 from pathlib import Path
 
 from dynbench.synth import generate
+from tests.builders import SLOW_CONFTEST
 
 ROOT = Path(__file__).resolve().parents[1]
-SLOW_CONFTEST = '''
-import os, time
-import pytest
-from dynbench.adapters.baseline import ChanceBaseline
-
-class SlowBaseline(ChanceBaseline):
-    """The chance baseline, slowed down so a run can be killed half-way."""
-    def answer(self, video, request):
-        time.sleep(float(os.environ.get("SLOW_S", "0")))
-        return super().answer(video, request)
-
-@pytest.fixture(scope="session")
-def dynbench_adapter(pytestconfig):
-    from dynbench.plugin import _state
-    return SlowBaseline(_state(pytestconfig).spec)
-'''
 VOLATILE = {"latency_s", "resumed"}
 
 
