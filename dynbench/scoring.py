@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynbench.answers import extract_letter, reference_first_token
+from dynbench.answers import extract_letter
 from dynbench.data import Case
 
 PROTOCOLS = ("fair", "reference")
@@ -27,11 +27,8 @@ class ScoringSettings:
 
 
 def score_qa(case: Case, output: str, settings: ScoringSettings) -> dict:
-    """Extracted letter, correctness and whether the output could be parsed at all."""
-    if settings.protocol == "reference":
-        token = reference_first_token(output)
-        return {"extracted": token, "method": "reference_first_token", "unparsed": False,
-                "correct": token == case.truth}
+    """Extracted letter, correctness and whether the output could be parsed at all (the
+    ``fair`` rules; ``--protocol reference`` scores in ``dynbench.reference.scoring``)."""
     found = extract_letter(output, case.options)
     result = {"extracted": found.letter, "method": found.method,
               "unparsed": found.letter is None, "correct": found.letter == case.truth}
