@@ -180,16 +180,20 @@ def _cases_of_item(root: Path, item: TaskFile) -> list[Case]:
                               f"{str(exc)[:200]})")]
 
 
+def free_id(case_id: str, seen: set[str]) -> str:
+    """``case_id``, or the first free ``case_id~2``, ``~3``, ...; added to ``seen``."""
+    new_id, k = case_id, 2
+    while new_id in seen:
+        new_id, k = f"{case_id}~{k}", k + 1
+    seen.add(new_id)
+    return new_id
+
+
 def _unique(case: Case, seen: set[str]) -> Case:
     """Case ids are a contract; a clash is a data defect, reported on the later case."""
-    if case.id not in seen:
-        seen.add(case.id)
+    new_id = free_id(case.id, seen)
+    if new_id == case.id:
         return case
-    k = 2
-    while f"{case.id}~{k}" in seen:
-        k += 1
-    new_id = f"{case.id}~{k}"
-    seen.add(new_id)
     problem = case.problem or (f"{case.json_path}: duplicate case id {case.id!r}; object "
                                "numbers must be unique within a file")
     return replace(case, id=new_id, problem=problem)

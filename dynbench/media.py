@@ -258,15 +258,16 @@ def content_hash(case, root: Path) -> str:
         h.update(str(exc).encode())
         return h.hexdigest()[:16]
     for path in frames.paths:
-        h.update(f"{path.name}:{_size(path)};".encode())
+        h.update(f"{path.name}:{file_size(path)};".encode())
     if case.obj is not None:
         found = scene_masks(root, case.source, case.scene).objects.get(case.obj)
         for position, path in sorted((found.files if found else {}).items()):
-            h.update(f"{position}={path.name}:{_size(path)};".encode())
+            h.update(f"{position}={path.name}:{file_size(path)};".encode())
     return h.hexdigest()[:16]
 
 
-def _size(path: Path) -> int:
+def file_size(path: Path) -> int:
+    """Size in bytes, -1 when it cannot be read (a fingerprint ingredient, never an error)."""
     try:
         return path.stat().st_size
     except OSError:

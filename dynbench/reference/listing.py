@@ -26,7 +26,8 @@ import numpy as np
 from PIL import Image
 
 from dynbench.answers import INSTRUCTION, Option, parse_options
-from dynbench.data import Case, Dataset, cases_of_file
+from dynbench.data import Case, Dataset, cases_of_file, free_id
+from dynbench.media import file_size
 from dynbench.tasks import TASKS
 
 SKIP_MARKER = "frame_sampling"
@@ -312,14 +313,9 @@ def _mask_cases(base: dict, payload: Any, per_item: list[Case], fair_file: list[
 def _unique(case: Case, seen: set[str]) -> Case:
     """Ids stay unique (``~2``, ``~3``, as the fair reader names clashes); the official code
     scores both entries, fair rejects the later one, so its fair view gets that problem."""
-    if case.id not in seen:
-        seen.add(case.id)
+    new_id = free_id(case.id, seen)
+    if new_id == case.id:
         return case
-    k = 2
-    while f"{case.id}~{k}" in seen:
-        k += 1
-    new_id = f"{case.id}~{k}"
-    seen.add(new_id)
     if not isinstance(case, ReferenceCase):
         return replace(case, id=new_id)
     fair = case.fair and replace(case.fair, id=new_id, problem=f"duplicate case id {case.id!r}")
@@ -339,7 +335,7 @@ def content_hash(case: Case, root: Path) -> str:
                                                 [(o.letter, o.text) for o in fair.options]]],
         sort_keys=True, default=repr).encode())
     for path in getattr(case, "frames", ()):
-        h.update(f"{path.name}:{_size(path)};".encode())
+        h.update(f"{path.name}:{file_size(path)};".encode())
     if case.kind == "mask":
         folder = mask_dir(root, case)
         try:
@@ -347,12 +343,6 @@ def content_hash(case: Case, root: Path) -> str:
         except OSError:
             names = []
         for name in names:
-            h.update(f"{name}:{_size(folder / name)};".encode())
+            h.update(f"{name}:{file_size(folder / name)};".encode())
     return h.hexdigest()[:16]
 
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return -1
