@@ -16,6 +16,8 @@ from typing import Any
 from dynbench.adapters.base import LoadError
 
 INSTALL_TRANSFORMERS_4 = "pip install 'transformers>=4.57.1,<5'"
+_MISSING = re.compile(r"packages that were not found in your environment: ([\w\-, ]+)")
+PIP_NAMES = {"qwen_vl_utils": "'qwen-vl-utils==0.0.14'"}  # import name -> pip requirement
 # what transformers 5 removed or changed that transformers-4 code relies on
 _REMOVED_IN_5 = (
     re.compile(r"No module named '(transformers\.[\w.]+)'"),
@@ -86,12 +88,34 @@ def needs_transformers_4(model: str, code: str, exc: BaseException) -> LoadError
         "families only.")
 
 
+def missing_package_names(exc: BaseException, plain_imports: bool = False) -> list[str]:
+    """Packages ``exc`` says are missing: transformers' check of remote code imports
+    ("requires the following packages that were not found in your environment: x, y"), and
+    with ``plain_imports`` also a plain ``ImportError`` of a module outside transformers."""
+    found = _MISSING.search(str(exc))
+    if found:
+        return [p.strip() for p in found.group(1).split(",") if p.strip()]
+    name = getattr(exc, "name", None)
+    if plain_imports and isinstance(exc, ImportError) and name and \
+            not name.startswith("transformers"):
+        return [name.split(".")[0]]
+    return []
+
+
+def missing_packages_error(model: str, names: list[str], exc: BaseException) -> LoadError:
+    """The LoadError for missing packages, with their pip command."""
+    command = " ".join(PIP_NAMES.get(n, n) for n in names)
+    first = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return LoadError(f"{model}: its remote code imports {', '.join(names)}, not installed "
+                     f"here ({first}). Fix: pip install {command}")
+
+
 def missing_packages(model: str, exc: BaseException) -> LoadError | None:
-    """transformers' check of remote code imports ("requires the following packages that were
-    not found in your environment: x, y. Run `pip install x y`") as a LoadError."""
+    """transformers' check of remote code imports, anywhere in the chain, as a LoadError."""
     for err in exception_chain(exc):
-        if isinstance(err, ImportError) and "requires the following packages" in str(err):
-            return LoadError(f"{model}: {err}")
+        names = missing_package_names(err) if isinstance(err, ImportError) else []
+        if names:
+            return missing_packages_error(model, names, err)
     return None
 
 

@@ -9,7 +9,6 @@ in each project's own shapes. The helpers below keep those decisions in one plac
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -30,8 +29,6 @@ TOO_NEW = (
     ("MODEL_FOR_VISION_2_SEQ_MAPPING_NAMES",
      "it imports MODEL_FOR_VISION_2_SEQ_MAPPING_NAMES, which transformers 5 removed"),
 )
-_MISSING = re.compile(r"packages that were not found in your environment: ([\w\-, ]+)")
-PIP_NAMES = {"qwen_vl_utils": "'qwen-vl-utils==0.0.14'"}
 _ATTN_REFUSALS = ("does not support", "scaled_dot_product_attention", "flash attention")
 
 
@@ -67,17 +64,6 @@ def load_pretrained(auto_cls: Any, spec: ModelSpec, device: str, **extra: Any) -
             return auto_cls.from_pretrained(source, **kwargs)
 
 
-def _missing_packages(exc: BaseException) -> list[str]:
-    """Packages an ImportError says are missing (transformers' check, or a plain import)."""
-    found = _MISSING.search(str(exc))
-    if found:
-        return [p.strip() for p in found.group(1).split(",") if p.strip()]
-    name = getattr(exc, "name", None)
-    if isinstance(exc, ImportError) and name and not name.startswith("transformers"):
-        return [name.split(".")[0]]
-    return []
-
-
 def load_failure(exc: BaseException, spec: ModelSpec) -> LoadError:
     """What a failure while loading remote code means, as one message with its fix.
 
@@ -95,11 +81,9 @@ def load_failure(exc: BaseException, spec: ModelSpec) -> LoadError:
                              f"cannot run under transformers {version}: {cause} "
                              f"({text.splitlines()[0]}). "
                              f"Fix: {compat.INSTALL_TRANSFORMERS_4}")
-    missing = _missing_packages(exc)
+    missing = compat.missing_package_names(exc, plain_imports=True)
     if missing:
-        command = " ".join(PIP_NAMES.get(m, m) for m in missing)
-        return LoadError(f"{name}: its remote code imports {', '.join(missing)}, not installed "
-                         f"here ({text.splitlines()[0]}). Fix: pip install {command}")
+        return compat.missing_packages_error(name, missing, exc)
     too_new = compat.removed_in_transformers_5(exc)
     if too_new:
         return LoadError(f"{name}: its remote code was written for transformers 4 and cannot "
